@@ -51,6 +51,8 @@ class Manifest(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     calibration: dict[str, float] = Field(default_factory=dict)
     thresholds: dict[str, float] = Field(default_factory=dict)
+    retrieval: dict[str, Any] = Field(default_factory=dict)  # threshold, prompts, encoder choice
+    max_length: int = 256
     files: dict[str, str] = Field(default_factory=dict)  # relative path -> sha256
     details: dict[str, Any] = Field(default_factory=dict)
     created_at: str = ""

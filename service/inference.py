@@ -1,0 +1,125 @@
+"""ONNX inference for a triage model directory: one encoder pass per post gives
+the head logits and the retrieval embedding. Imports no torch.
+
+Model directory contract (see models/artifact.py):
+    manifest.json   kind "triage-model", label_sets, calibration (temperature per
+                    head), thresholds (abstain below this calibrated confidence),
+                    retrieval {"threshold", "query_prefix", "passage_prefix"}, max_length
+    model.onnx      inputs input_ids, attention_mask (int64, [batch, tokens]);
+                    outputs logits_<head> [batch, n_labels] per head, embedding [batch, dim]
+                    (mean-pooled, L2-normalised)
+    tokenizer.json
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from models.artifact import ArtifactError, Manifest, load_manifest
+
+ONNX_FILE = "model.onnx"
+
+
+@dataclass
+class HeadPrediction:
+    label: str
+    confidence: float
+    alternatives: list[tuple[str, float]]
+    uncertain: bool
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    z = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class TriageModel:
+    def __init__(self, directory: str | Path, intra_threads: int = 1, inter_threads: int = 1,
+                 verify_files: bool = True) -> None:
+        self.directory = Path(directory)
+        self.manifest: Manifest = load_manifest(self.directory, kind="triage-model", verify_files=verify_files)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = intra_threads
+        opts.inter_op_num_threads = inter_threads
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(self.directory / ONNX_FILE), opts,
+                                            providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.manifest.max_length)
+        self.heads = list(self.manifest.label_sets)
+        self._outputs = [f"logits_{h}" for h in self.heads] + ["embedding"]
+        self._check_outputs()
+        retrieval = self.manifest.retrieval
+        self.query_prefix = retrieval.get("query_prefix", "query: ")
+        self.passage_prefix = retrieval.get("passage_prefix", "passage: ")
+        self.retrieval_threshold = float(retrieval.get("threshold", 0.0))
+        self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
+
+    def _check_outputs(self) -> None:
+        names = {o.name: o for o in self.session.get_outputs()}
+        for head, labels in self.manifest.label_sets.items():
+            out = names.get(f"logits_{head}")
+            if out is None:
+                raise ArtifactError(f"{self.directory}: model.onnx has no output logits_{head}")
+            if isinstance(out.shape[-1], int) and out.shape[-1] != len(labels):
+                raise ArtifactError(f"{self.directory}: logits_{head} has {out.shape[-1]} classes, "
+                                    f"the manifest lists {len(labels)}")
+        if "embedding" not in names:
+            raise ArtifactError(f"{self.directory}: model.onnx has no output 'embedding'")
+
+    def _encode(self, texts: list[str], prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        encs = self.tokenizer.encode_batch([prefix + t for t in texts])
+        width = max(len(e.ids) for e in encs)
+        ids = np.full((len(encs), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encs), width), dtype=np.int64)
+        for i, e in enumerate(encs):
+            ids[i, :len(e.ids)] = e.ids
+            mask[i, :len(e.ids)] = 1
+        return ids, mask
+
+    def run(self, texts: list[str], prefix: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Raw logits per head and embeddings for `texts` (one encoder pass)."""
+        ids, mask = self._encode(texts, self.query_prefix if prefix is None else prefix)
+        outs = self.session.run(self._outputs, {"input_ids": ids, "attention_mask": mask})
+        return {h: outs[i] for i, h in enumerate(self.heads)}, outs[-1]
+
+    def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Calibrated probabilities: softmax(logits / temperature) per head."""
+        return {h: softmax(z / float(self.manifest.calibration.get(h, 1.0))) for h, z in logits.items()}
+
+    def predict(self, texts: list[str]) -> tuple[list[dict[str, HeadPrediction]], np.ndarray]:
+        logits, emb = self.run(texts)
+        probs = self.probabilities(logits)
+        out = []
+        for i in range(len(texts)):
+            row = {}
+            for h in self.heads:
+                labels = self.manifest.label_sets[h]
+                p = probs[h][i]
+                order = np.argsort(-p)[:3]
+                conf = float(p[order[0]])
+                row[h] = HeadPrediction(labels[order[0]], conf, [(labels[j], float(p[j])) for j in order],
+                                        conf < float(self.manifest.thresholds.get(h, 0.0)))
+            out.append(row)
+        return out, emb
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        chunks = [self.run(texts[i:i + batch_size], self.passage_prefix)[1] for i in range(0, len(texts), batch_size)]
+        return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, self.dim), np.float32)
+
+    @property
+    def dim(self) -> int:
+        shape = [o for o in self.session.get_outputs() if o.name == "embedding"][0].shape
+        return int(shape[-1])
+
+
+def passage_text(answer: dict) -> str:
+    """What the retriever embeds for a knowledge-base answer: title + question + answer."""
+    parts = [answer.get("title") or "", answer.get("question") or "", answer.get("answer") or ""]
+    return "\n".join(p.strip() for p in parts if p and p.strip())

@@ -1,0 +1,112 @@
+"""`python -m training {validate,report,split,train,export-feedback}`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from training.schema import DataValidationError, LabelConfig
+
+
+def _labels(path: str | None) -> LabelConfig | None:
+    return LabelConfig.from_file(path) if path else None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from training.data_io import load_answers, load_posts, load_queries
+
+    loader = {"posts": lambda p: load_posts(p, _labels(args.labels)),
+              "kb": lambda p: load_answers(p, _labels(args.labels)),
+              "queries": lambda p: load_queries(p)}[args.kind]
+    rows = loader(args.file)
+    print(f"{args.file}: {len(rows)} rows, all valid")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from training.corpus import load_corpus
+    from training.report import build_report, render_markdown
+
+    corpus = load_corpus(args.data, _labels(args.labels))
+    rep = build_report(corpus.posts, corpus.labels, corpus.kb, corpus.queries)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rep, indent=2, ensure_ascii=False))
+    print(render_markdown(rep))
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from training.corpus import load_corpus
+
+    corpus = load_corpus(args.data, _labels(args.labels))
+    out = Path(args.out or Path(args.data) / "splits")
+    corpus.write_splits(out)
+    print({s: len(r) for s, r in corpus.posts.splits.items()}, "->", out)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.train import run_training_cli
+
+    return run_training_cli(args)
+
+
+def cmd_export_feedback(args: argparse.Namespace) -> int:
+    from training.feedback_export import export_feedback
+
+    n = export_feedback(args.store, Path(args.out))
+    print(f"wrote {n} labelled posts to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    v = sub.add_parser("validate", help="validate a data file (JSONL, CSV, Parquet or datasets dir)")
+    v.add_argument("file")
+    v.add_argument("--kind", choices=["posts", "kb", "queries"], default="posts")
+    v.add_argument("--labels", help="label config YAML (default: training/labels.yaml)")
+    v.set_defaults(func=cmd_validate)
+    r = sub.add_parser("report", help="counts, splits, duplicates and diversity of a data directory")
+    r.add_argument("data")
+    r.add_argument("--labels")
+    r.add_argument("--json")
+    r.set_defaults(func=cmd_report)
+    s = sub.add_parser("split", help="write the fixed train/dev/test split files")
+    s.add_argument("data")
+    s.add_argument("--labels")
+    s.add_argument("--out")
+    s.set_defaults(func=cmd_split)
+    t = sub.add_parser("train", help="train, calibrate and export the triage model")
+    t.add_argument("--data", required=True)
+    t.add_argument("--out", required=True)
+    t.add_argument("--base", default="models/base")
+    t.add_argument("--labels")
+    t.add_argument("--config", help="training config YAML")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    t.set_defaults(func=cmd_train)
+    f = sub.add_parser("export-feedback", help="write stored feedback as labelled posts (JSONL)")
+    f.add_argument("--store", default=None, help="SQLite store (default: the service setting)")
+    f.add_argument("--out", required=True)
+    f.set_defaults(func=cmd_export_feedback)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DataValidationError as exc:
+        print(f"{len(exc.problems)} problem(s) found:", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""Temperature scaling, expected calibration error and abstention thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def nll(logits: np.ndarray, y: np.ndarray, t: float) -> float:
+    p = softmax(logits / t)
+    return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1)).mean())
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising dev NLL (log-spaced grid, then a finer grid around the best)."""
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20), 200))
+    best = min(grid, key=lambda t: nll(logits, y, t))
+    fine = np.linspace(best * 0.9, best * 1.1, 41)
+    return float(min(fine, key=lambda t: nll(logits, y, t)))
+
+
+def ece(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error with equal-width confidence bins."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = (conf > lo) & (conf <= hi)
+        if sel.any():
+            total += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
+    return float(total)
+
+
+def reliability(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> list[tuple[float, float, int]]:
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0, 1, bins + 1)
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = (conf > lo) & (conf <= hi)
+        if sel.any():
+            rows.append((float(conf[sel].mean()), float(correct[sel].mean()), int(sel.sum())))
+    return rows
+
+
+def abstain_threshold(probs: np.ndarray, y: np.ndarray, target_precision: float) -> float:
+    """Lowest confidence threshold at which the predictions kept are at least
+    `target_precision` correct on dev (0.0 when all predictions already are)."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    order = np.argsort(-conf)
+    prec = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    ok = np.where(prec >= target_precision)[0]
+    if len(ok) == 0:
+        return float(conf.max())
+    k = ok.max()
+    return 0.0 if k == len(order) - 1 else float(conf[order[k]])

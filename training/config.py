@@ -1,0 +1,77 @@
+"""One validated training configuration, with command-line overrides (`--set key=value`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class TrainConfig:
+    base: str = "models/base"          # base encoder: directory or HF hub id
+    max_length: int = 128              # tokens per post (title + body); serving truncates the same
+    epochs: int = 4
+    batch_size: int = 16
+    lr: float = 5e-5                   # encoder
+    head_lr: float = 1e-3              # classification heads
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    dropout: float = 0.1
+    seed: int = 13
+    patience: int = 2                  # early stopping on dev mean macro-F1
+    class_weighting: bool = True       # inverse-sqrt-frequency class weights per head
+    contrastive_weight: float = 0.5    # weight of the in-batch-negatives retrieval loss
+    contrastive_batch: int = 16
+    contrastive_scale: float = 20.0
+    freeze_embeddings: bool = True     # the (pruned) word embedding matrix stays fixed
+    keep_layers: int = 6               # keep the first n encoder layers (0 = all 12): CPU time budget
+    max_train_posts: int = 0           # 0 = all; >0 for quick runs and tests
+    threads: int = 0                   # torch threads; 0 = torch default
+    quantize: bool = True              # int8 dynamic quantisation of the ONNX export
+    abstain_target_precision: float = 0.9  # per-head threshold: keep predictions this precise on dev
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "max_length": 8 <= self.max_length <= 512,
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "lr": 0 < self.lr < 1,
+            "head_lr": 0 < self.head_lr < 1,
+            "weight_decay": self.weight_decay >= 0,
+            "warmup_ratio": 0 <= self.warmup_ratio < 1,
+            "dropout": 0 <= self.dropout < 1,
+            "patience": self.patience >= 1,
+            "contrastive_weight": self.contrastive_weight >= 0,
+            "contrastive_batch": self.contrastive_batch >= 2,
+            "keep_layers": self.keep_layers >= 0,
+            "max_train_posts": self.max_train_posts >= 0,
+            "abstain_target_precision": 0 < self.abstain_target_precision <= 1,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError("invalid training config: " + ", ".join(f"{k}={getattr(self, k)!r}" for k in bad))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: list[str] | None = None,
+             **defaults: Any) -> TrainConfig:
+        values: dict[str, Any] = dict(defaults)
+        if path:
+            values.update(yaml.safe_load(Path(path).read_text()) or {})
+        for item in overrides or []:
+            key, sep, raw = item.partition("=")
+            if not sep:
+                raise ValueError(f"override {item!r} must look like key=value")
+            values[key.strip()] = yaml.safe_load(raw)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown training config key(s): {', '.join(unknown)}")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

@@ -1,0 +1,276 @@
+"""Fine-tune the multi-task model, calibrate it, choose thresholds and export to ONNX.
+
+`python -m training train --data DIR --out DIR [--base DIR] [--config YAML] [--set key=value ...]`
+writes OUT/model-best and OUT/model-last (torch checkpoints) under OUT/checkpoints
+and the served artifact (model.onnx, tokenizer.json, manifest.json, README.md) in OUT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from eval.metrics import best_abstain_threshold, head_metrics, retrieval_report
+from models.artifact import Manifest, SourceInfo, load_manifest, write_manifest
+from models.encoder import PASSAGE, QUERY, load_tokenizer
+from service.inference import passage_text
+from training import calibration
+from training.config import TrainConfig
+from training.corpus import Corpus, load_corpus
+from training.data_io import post_text, rows_sha256
+from training.export_onnx import export_onnx, parity
+from training.model import MultiTaskModel
+from training.schema import LabelConfig
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class Batcher:
+    tokenizer: Any
+    max_length: int
+
+    def __call__(self, texts: list[str], prefix: str = QUERY) -> tuple[torch.Tensor, torch.Tensor]:
+        enc = self.tokenizer([prefix + t for t in texts], padding=True, truncation=True,
+                             max_length=self.max_length, return_tensors="pt")
+        return enc["input_ids"], enc["attention_mask"]
+
+
+def label_matrix(rows: list[dict], labels: LabelConfig) -> np.ndarray:
+    return np.array([[labels.heads[h].index(r[h]) for h in labels.heads] for r in rows], dtype=np.int64)
+
+
+def class_weights(y: np.ndarray, n: int) -> torch.Tensor:
+    counts = np.bincount(y, minlength=n).astype(np.float64) + 1.0
+    w = 1.0 / np.sqrt(counts)
+    return torch.tensor(w / w.mean() if len(w) else w, dtype=torch.float32)
+
+
+def contrastive_pairs(corpus: Corpus) -> list[tuple[str, str]]:
+    """(query text, passage text) pairs: train-split queries with their first
+    relevant answer, and each answer's own customer question. No dev/test query
+    is ever used."""
+    by_id = {a["id"]: a for a in corpus.kb}
+    pairs = [(post_text(q), passage_text(by_id[q["relevant"][0]]))
+             for q in corpus.queries.splits["train"] if q["relevant"]]
+    pairs += [(a["question"], passage_text(a)) for a in corpus.kb if a.get("question")]
+    return pairs
+
+
+def mnrl_loss(q: torch.Tensor, p: torch.Tensor, scale: float) -> torch.Tensor:
+    """Multiple-negatives ranking loss (in-batch negatives) on normalised embeddings."""
+    scores = scale * q @ p.T
+    return torch.nn.functional.cross_entropy(scores, torch.arange(len(q)))
+
+
+def predict_logits(model: MultiTaskModel, batcher: Batcher, texts: list[str], prefix: str = QUERY,
+                   bs: int = 64) -> tuple[list[np.ndarray], np.ndarray]:
+    model.eval()
+    outs: list[list[np.ndarray]] = []
+    with torch.inference_mode():
+        for i in range(0, len(texts), bs):
+            ids, mask = batcher(texts[i:i + bs], prefix)
+            outs.append([t.numpy() for t in model(ids, mask)])
+    if not outs:
+        return [np.zeros((0, len(v))) for v in model.heads.values()], np.zeros((0, 1))
+    cols = [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))]
+    return cols[:-1], cols[-1]
+
+
+def evaluate_heads(logits: list[np.ndarray], y: np.ndarray, labels: LabelConfig) -> dict[str, Any]:
+    return {h: head_metrics(y[:, k], logits[k].argmax(1), labels.heads[h]) for k, h in enumerate(labels.heads)}
+
+
+def mean_macro_f1(metrics: dict[str, Any]) -> float:
+    return float(np.mean([m["macro_f1"] for m in metrics.values()]))
+
+
+def make_optimizer(model: MultiTaskModel, cfg: TrainConfig) -> torch.optim.Optimizer:
+    enc = [p for n, p in model.encoder.named_parameters() if p.requires_grad]
+    groups = [{"params": enc, "lr": cfg.lr}, {"params": list(model.heads.parameters()), "lr": cfg.head_lr}]
+    try:
+        return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+
+
+def train_loop(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher: Batcher, ckpt: Path) -> dict:
+    labels = corpus.labels
+    train = corpus.posts.splits["train"]
+    if cfg.max_train_posts:
+        train = train[:cfg.max_train_posts]
+    dev = corpus.posts.splits["dev"]
+    y_train, y_dev = label_matrix(train, labels), label_matrix(dev, labels)
+    texts = [post_text(r) for r in train]
+    dev_texts = [post_text(r) for r in dev]
+    weights = [class_weights(y_train[:, k], len(v)) if cfg.class_weighting else None
+               for k, v in enumerate(labels.heads.values())]
+    pairs = contrastive_pairs(corpus) if cfg.contrastive_weight > 0 else []
+    if cfg.freeze_embeddings:
+        model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    opt = make_optimizer(model, cfg)
+    steps_per_epoch = (len(texts) + cfg.batch_size - 1) // cfg.batch_size
+    total = steps_per_epoch * cfg.epochs
+    warm = max(1, int(total * cfg.warmup_ratio))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
+    best, best_epoch, history, stale = -1.0, 0, [], 0
+    rng = np.random.default_rng(cfg.seed)
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        order = rng.permutation(len(texts))
+        pair_order = rng.permutation(len(pairs)) if pairs else []
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", leave=False)
+        for step in bar:
+            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            ids, mask = batcher([texts[i] for i in idx])
+            outs = model(ids, mask)
+            yb = torch.from_numpy(y_train[idx])
+            loss = sum(torch.nn.functional.cross_entropy(outs[k], yb[:, k], weight=weights[k])
+                       for k in range(len(labels.heads))) / len(labels.heads)
+            if pairs:
+                start = (step * cfg.contrastive_batch) % max(1, len(pairs) - cfg.contrastive_batch + 1)
+                chunk = [pairs[i] for i in pair_order[start:start + cfg.contrastive_batch]]
+                q = model(*batcher([a for a, _ in chunk], QUERY))[-1]
+                p = model(*batcher([b for _, b in chunk], PASSAGE))[-1]
+                loss = loss + cfg.contrastive_weight * mnrl_loss(q, p, cfg.contrastive_scale)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        logits, _ = predict_logits(model, batcher, dev_texts)
+        score = mean_macro_f1(evaluate_heads(logits, y_dev, labels)) if len(dev) else 0.0
+        history.append({"epoch": epoch, "dev_mean_macro_f1": round(score, 4)})
+        print(f"epoch {epoch}: dev mean macro-F1 {score:.4f}", flush=True)
+        torch.save(model.state_dict(), ckpt / "model-last.pt")
+        if score > best:
+            best, best_epoch, stale = score, epoch, 0
+            torch.save(model.state_dict(), ckpt / "model-best.pt")
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                print(f"early stop: no dev improvement for {cfg.patience} epochs", flush=True)
+                break
+    model.load_state_dict(torch.load(ckpt / "model-best.pt"))
+    return {"history": history, "best_epoch": best_epoch, "best_dev_mean_macro_f1": round(best, 4)}
+
+
+def calibrate(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher: Batcher) -> dict[str, Any]:
+    labels = corpus.labels
+    dev = corpus.posts.splits["dev"]
+    y = label_matrix(dev, labels)
+    logits, _ = predict_logits(model, batcher, [post_text(r) for r in dev])
+    temps, thresholds, report = {}, {}, {}
+    for k, h in enumerate(labels.heads):
+        t = calibration.fit_temperature(logits[k], y[:, k])
+        p0, p1 = calibration.softmax(logits[k]), calibration.softmax(logits[k] / t)
+        temps[h] = round(t, 4)
+        thresholds[h] = round(calibration.abstain_threshold(p1, y[:, k], cfg.abstain_target_precision), 4)
+        kept = p1.max(1) >= thresholds[h]
+        report[h] = {"dev_ece_before": round(calibration.ece(p0, y[:, k]), 4),
+                     "dev_ece_after": round(calibration.ece(p1, y[:, k]), 4),
+                     "dev_coverage_at_threshold": round(float(kept.mean()), 4),
+                     "dev_precision_at_threshold": round(float((p1.argmax(1) == y[:, k])[kept].mean())
+                                                         if kept.any() else 1.0, 4)}
+    return {"temperatures": temps, "thresholds": thresholds, "report": report}
+
+
+def retrieval_eval(model: MultiTaskModel, corpus: Corpus, batcher: Batcher, split: str,
+                   threshold: float | None = None) -> dict[str, Any]:
+    queries = corpus.queries.splits[split]
+    if not queries or not corpus.kb:
+        return {}
+    _, P = predict_logits(model, batcher, [passage_text(a) for a in corpus.kb], PASSAGE)
+    _, Q = predict_logits(model, batcher, [post_text(q) for q in queries], QUERY)
+    scores = Q @ P.T
+    rel = [q["relevant"] for q in queries]
+    if threshold is None:
+        threshold = best_abstain_threshold(scores.max(1), rel)
+    return retrieval_report(scores, [a["id"] for a in corpus.kb], rel, round(float(threshold), 4))
+
+
+def write_artifact(out: Path, model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, tokenizer_dir: Path,
+                   facts: dict[str, Any]) -> Manifest:
+    export_onnx(model, out / "model.onnx", quantize=cfg.quantize)
+    shutil.copy(tokenizer_dir / "tokenizer.json", out / "tokenizer.json")
+    base_manifest = _base_manifest(cfg.base)
+    manifest = Manifest(
+        format_version=1, kind="triage-model",
+        base_model=base_manifest.base_model if base_manifest else cfg.base,
+        source=base_manifest.source if base_manifest else None,
+        label_sets=corpus.labels.heads,
+        training_data_sha256=rows_sha256(corpus.posts.splits["train"], corpus.kb, corpus.queries.splits["train"]),
+        metrics=facts["metrics"], calibration=facts["calibration"]["temperatures"],
+        thresholds=facts["calibration"]["thresholds"],
+        retrieval={"threshold": facts["metrics"]["retrieval_dev"].get("threshold", 0.0),
+                   "query_prefix": QUERY, "passage_prefix": PASSAGE, "encoder": "shared"},
+        max_length=cfg.max_length, details={"train_config": cfg.to_dict(), **facts["details"]})
+    return write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
+
+
+def _base_manifest(base: str) -> Manifest | None:
+    try:
+        return load_manifest(base, verify_files=False)
+    except Exception:  # noqa: BLE001 - a hub id or a foreign directory has no manifest
+        return None
+
+
+def train_model(data: Path, out: Path, cfg: TrainConfig, labels: LabelConfig | None = None) -> Manifest:
+    t0 = time.perf_counter()
+    set_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    corpus = load_corpus(data, labels)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoints"
+    ckpt.mkdir(exist_ok=True)
+    tokenizer = load_tokenizer(cfg.base)
+    batcher = Batcher(tokenizer, cfg.max_length)
+    model = MultiTaskModel.from_base(cfg.base, corpus.labels.heads, cfg.dropout, cfg.keep_layers)
+    training = train_loop(model, corpus, cfg, batcher, ckpt)
+    cal = calibrate(model, corpus, cfg, batcher)
+    retrieval_dev = retrieval_eval(model, corpus, batcher, "dev")
+    metrics = {"training": {"best_epoch": training["best_epoch"],
+                            "best_dev_mean_macro_f1": training["best_dev_mean_macro_f1"]},
+               "calibration_dev": cal["report"], "retrieval_dev": retrieval_dev}
+    facts = {"metrics": metrics, "calibration": cal,
+             "details": {"history": training["history"], "train_posts": len(corpus.posts.splits["train"]),
+                         "dev_posts": len(corpus.posts.splits["dev"])}}
+    tok_dir = out / "checkpoints" / "tokenizer"
+    tokenizer.save_pretrained(str(tok_dir))
+    manifest = write_artifact(out, model, corpus, cfg, tok_dir, facts)
+    test = corpus.posts.splits["test"]
+    ids, masks = [], []
+    for i in range(0, len(test), 32):
+        a, b = batcher([post_text(r) for r in test[i:i + 32]])
+        ids.append(a)
+        masks.append(b)
+    manifest.metrics["onnx_parity_test"] = parity(model, out / "model.onnx", list(zip(ids, masks, strict=True)))
+    manifest.details["training_seconds"] = round(time.perf_counter() - t0, 1)
+    write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
+    print(json.dumps(manifest.metrics["onnx_parity_test"], indent=2))
+    return manifest
+
+
+def run_training_cli(args: argparse.Namespace) -> int:
+    cfg = TrainConfig.load(args.config, args.set, base=args.base)
+    labels = LabelConfig.from_file(args.labels) if args.labels else None
+    manifest = train_model(Path(args.data), Path(args.out), cfg, labels)
+    print(f"model written to {args.out} (training {manifest.details['training_seconds']} s)")
+    return 0
