@@ -1,0 +1,122 @@
+"""The FastAPI application (`service.app:app`; `python -m service` runs it with uvicorn)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from service import observability as obs
+from service.index import VectorIndex
+from service.inference import TriageModel, passage_text
+from service.policy import Policy
+from service.routers import answers, feedback, meta, suggestions, triage
+from service.settings import Settings, get_settings
+from service.store import Store
+from service.triage import Engine
+
+log = logging.getLogger("wegwijzer")
+
+
+def build_engine(settings: Settings) -> Engine:
+    model = TriageModel(settings.model_dir, settings.intra_threads, settings.inter_threads,
+                        verify_files=settings.verify_model_files)
+    policy = Policy.from_file(settings.policy_file, model.manifest.label_sets)
+    store = Store(settings.store_path)
+    index = VectorIndex(model.dim)
+    engine = Engine(model, store, index, policy, settings.max_suggestions)
+    if store.count_answers() == 0 and settings.seed_kb is not None and Path(settings.seed_kb).is_file():
+        seed_knowledge_base(engine, Path(settings.seed_kb))
+    load_index(engine)
+    return engine
+
+
+def seed_knowledge_base(engine: Engine, path: Path) -> None:
+    from training.data_io import load_answers
+
+    rows = load_answers(path)
+    for i in range(0, len(rows), 256):
+        answers.write_answers(engine, rows[i:i + 256])
+    log.info("seeded the knowledge base with %d answers from %s", len(rows), path)
+
+
+def load_index(engine: Engine) -> None:
+    """Rebuild the in-memory index from the store; re-embed answers embedded by another model."""
+    rows, emb, model_shas = engine.store.all_answers()
+    current = engine.model.manifest.files.get("model.onnx", "")
+    if rows and model_shas != {current}:
+        log.info("re-embedding %d answers for the current model", len(rows))
+        emb = engine.model.embed_passages([passage_text(a) for a in rows])
+        engine.store.upsert_answers(rows, emb, current)
+    engine.index.rebuild([a["id"] for a in rows], emb if rows else emb.reshape(0, engine.index.dim),
+                         [{"product": a.get("product"), "topic": a.get("topic")} for a in rows])
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = app.state.settings or get_settings()
+        app.state.engine = build_engine(app.state.settings)
+        yield
+        app.state.engine.store.close()
+        app.state.engine = None
+
+    app = FastAPI(title="Wegwijzer", version="0.1.0", lifespan=lifespan,
+                  description="Triage for a Dutch telecom customer community: tags with calibrated "
+                              "confidences, suggested existing answers and routing to peers, a klantexpert "
+                              "or webcare.")
+    app.state.settings = settings
+    app.state.engine = None
+    for r in (triage.router, suggestions.router, answers.router, feedback.router, meta.router):
+        app.include_router(r)
+    install_handlers(app)
+    return app
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
+                   "reason": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error: %s", type(exc).__name__)
+        return JSONResponse({"detail": "internal error; the request was not processed"}, status_code=500)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next):  # noqa: ANN001, ANN202
+        start = time.perf_counter()
+        response = await call_next(request)
+        endpoint = getattr(request.scope.get("route"), "path", "unmatched")
+        obs.LATENCY.labels(endpoint).observe(time.perf_counter() - start)
+        obs.REQUESTS.labels(endpoint, str(response.status_code)).inc()
+        return response
+
+
+class _LazyApp:
+    """`service.app:app` for uvicorn: settings are read (and validated) when the server starts."""
+
+    def __init__(self) -> None:
+        self._app: FastAPI | None = None
+
+    def _get(self) -> FastAPI:
+        if self._app is None:
+            self._app = create_app(get_settings())
+        return self._app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        await self._get()(scope, receive, send)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._get(), name)
+
+
+app = _LazyApp()

@@ -1,0 +1,32 @@
+"""Typed dependencies for the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from service.settings import Settings
+from service.triage import Engine
+
+
+def get_engine(request: Request) -> Engine:
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None:
+        raise HTTPException(503, "model and store are still loading")
+    return engine
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def check_text_limits(title: str, body: str, settings: Settings, where: str = "body") -> None:
+    if len(body) > settings.max_body_chars:
+        raise HTTPException(413, f"{where} has {len(body)} characters; the limit is {settings.max_body_chars}")
+    if len(title) > settings.max_title_chars:
+        raise HTTPException(413, f"title has {len(title)} characters; the limit is {settings.max_title_chars}")

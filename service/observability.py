@@ -1,0 +1,15 @@
+"""Prometheus metrics (own registry, exposed at GET /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter("wegwijzer_requests_total", "HTTP requests", ["endpoint", "status"], registry=REGISTRY)
+LATENCY = Histogram("wegwijzer_request_seconds", "HTTP request latency", ["endpoint"], registry=REGISTRY,
+                    buckets=(0.002, 0.004, 0.006, 0.008, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+ROUTES = Counter("wegwijzer_routes_total", "Routing decisions", ["target", "fallback"], registry=REGISTRY)
+LABELS = Counter("wegwijzer_labels_total", "Predicted labels", ["head", "label"], registry=REGISTRY)
+ABSTAIN = Counter("wegwijzer_abstentions_total", "Heads below their abstention threshold", ["head"],
+                  registry=REGISTRY)
+SUGGEST = Counter("wegwijzer_suggestions_total", "Suggestion results", ["result"], registry=REGISTRY)

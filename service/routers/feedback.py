@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from service.auth import require_scope
+from service.deps import EngineDep
+from service.redact import redact
+from service.schemas import FeedbackIn, FeedbackOut
+
+router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=[Depends(require_scope("feedback"))])
+
+
+@router.post("/feedback", response_model=FeedbackOut, status_code=201,
+             summary="Store a correction (labels, route, which answer solved it); personal data is redacted")
+def feedback(fb: FeedbackIn, engine: EngineDep) -> FeedbackOut:
+    label_sets = engine.model.manifest.label_sets
+    for head, value in fb.labels.items():
+        if head not in label_sets:
+            raise HTTPException(422, f"labels.{head}: unknown head (heads: {', '.join(label_sets)})")
+        if value not in label_sets[head]:
+            raise HTTPException(422, f"labels.{head}: {value!r} is not one of {', '.join(label_sets[head])}")
+    if fb.solved_by is not None and engine.store.get_answer(fb.solved_by) is None:
+        raise HTTPException(422, f"solved_by: answer {fb.solved_by!r} does not exist")
+    payload = fb.model_dump(exclude_none=True, exclude={"post_id", "role"})
+    if fb.post is not None:
+        payload["post"] = {"title": redact(fb.post.title), "body": redact(fb.post.body)}
+    if fb.comment is not None:
+        payload["comment"] = redact(fb.comment)
+    return FeedbackOut(id=engine.store.add_feedback(fb.post_id, fb.role, payload))

@@ -1,0 +1,69 @@
+"""All service settings in one validated pydantic-settings object (env prefix WEGWIJZER_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SCOPES = {"triage", "suggestions", "feedback", "answers", "model"}
+ROLE_SCOPES = {
+    "forum": {"triage"},
+    "webcare": {"triage", "suggestions", "feedback"},
+    "admin": {"triage", "suggestions", "feedback", "answers", "model"},
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WEGWIJZER_", env_file=".env", extra="ignore")
+
+    model_dir: Path = Path("models/default")
+    store_path: Path = Path("var/wegwijzer.sqlite3")
+    policy_file: Path = Path(__file__).with_name("default_policy.yaml")
+    # Imported into an empty store at start (labels.md JSONL); None to start empty.
+    seed_kb: Path | None = Path("training/data/kb.jsonl")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    # API keys: {"key": "role"} with role forum, webcare or admin (JSON in WEGWIJZER_API_KEYS).
+    api_keys: dict[str, str] = Field(default_factory=dict)
+    auth_enabled: bool = True
+    intra_threads: int = Field(2, ge=1, le=64)
+    inter_threads: int = Field(1, ge=1, le=64)
+    max_body_chars: int = Field(20_000, ge=100)
+    max_title_chars: int = Field(300, ge=10)
+    max_batch: int = Field(256, ge=1, le=4096)
+    max_thread_messages: int = Field(50, ge=1)
+    max_suggestions: int = Field(3, ge=1, le=20)
+    verify_model_files: bool = True
+    log_level: str = "info"
+
+    @field_validator("api_keys")
+    @classmethod
+    def _roles_known(cls, keys: dict[str, str]) -> dict[str, str]:
+        for key, role in keys.items():
+            if role not in ROLE_SCOPES:
+                raise ValueError(f"API key ending …{key[-4:]} has unknown role {role!r}; "
+                                 f"use one of {', '.join(ROLE_SCOPES)}")
+            if len(key) < 16:
+                raise ValueError(f"API key ending …{key[-4:]} is shorter than 16 characters")
+        return keys
+
+    @model_validator(mode="after")
+    def _auth_needs_keys(self) -> Settings:
+        if self.auth_enabled and not self.api_keys:
+            raise ValueError("auth is enabled but no API keys are configured: set WEGWIJZER_API_KEYS "
+                             "(JSON {key: role}) or disable auth explicitly with WEGWIJZER_AUTH_ENABLED=false")
+        if not self.policy_file.is_file():
+            raise ValueError(f"policy file {self.policy_file} does not exist")
+        return self
+
+    def scopes_for(self, key: str) -> set[str] | None:
+        role = self.api_keys.get(key)
+        return None if role is None else ROLE_SCOPES[role]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,84 @@
+"""The triage pipeline: clean text → one encoder pass (tags + embedding) →
+suggestions from the vector index → routing policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from service import observability as obs
+from service.index import VectorIndex
+from service.inference import TriageModel
+from service.policy import Policy, PostFacts
+from service.schemas import Alternative, HeadOut, PostIn, RouteOut, Suggestion, TriageOut
+from service.store import Store
+from service.textprep import clean_text, detect_language
+
+PASSAGE_CHARS = 300
+
+
+@dataclass
+class Engine:
+    model: TriageModel
+    store: Store
+    index: VectorIndex
+    policy: Policy
+    max_suggestions: int = 3
+
+    @property
+    def version(self) -> str:
+        return self.model.manifest.files.get("model.onnx", "")[:12]
+
+    def text_of(self, title: str, body: str) -> str:
+        title, body = clean_text(title or ""), clean_text(body)
+        return f"{title}\n{body}" if title else body
+
+    def suggestions_for(self, embeddings: np.ndarray, k: int, filters: dict[str, str] | None = None
+                        ) -> list[list[Suggestion]]:
+        hits = self.index.search(embeddings, k, filters)
+        out = []
+        for row in hits:
+            kept = [h for h in row if h.score >= self.model.retrieval_threshold]
+            out.append([self._suggestion(h.answer_id, h.score) for h in kept])
+        return out
+
+    def _suggestion(self, answer_id: str, score: float) -> Suggestion:
+        a = self.store.get_answer(answer_id) or {"title": answer_id, "answer": ""}
+        passage = (a.get("question") or a.get("answer") or "")[:PASSAGE_CHARS]
+        return Suggestion(answer_id=answer_id, title=a["title"], url=a.get("url"), score=round(score, 4),
+                          passage=passage)
+
+    def triage(self, posts: list[PostIn]) -> list[TriageOut]:
+        texts = [self.text_of(p.title, p.body) for p in posts]
+        preds, emb = self.model.predict(texts)
+        suggestions = self.suggestions_for(emb, self.max_suggestions)
+        return [self._one(p, t, pred, sug) for p, t, pred, sug in zip(posts, texts, preds, suggestions, strict=True)]
+
+    def _one(self, post: PostIn, text: str, pred: dict, sugg: list[Suggestion]) -> TriageOut:
+        language = detect_language(text)
+        facts = PostFacts(
+            labels={h: p.label for h, p in pred.items()}, confidence={h: p.confidence for h, p in pred.items()},
+            uncertain={h: p.uncertain for h, p in pred.items()},
+            alternatives={h: p.alternatives for h, p in pred.items()}, text=text, language=language,
+            suggestion_score=sugg[0].score if sugg else None, followers=post.author.followers,
+            is_new_member=post.author.is_new_member)
+        decision = self.policy.decide(facts)
+        self._count(pred, decision.target, decision.fallback, bool(sugg))
+        labels = {h: HeadOut(label=p.label, confidence=round(p.confidence, 4), uncertain=p.uncertain,
+                             alternatives=[Alternative(label=a, confidence=round(c, 4)) for a, c in p.alternatives])
+                  for h, p in pred.items()}
+        route = RouteOut(target=decision.target, reasons=decision.reasons, explanation=decision.explanation,
+                         expected_response=self.policy.expected_response(decision.target),
+                         rules_fired=decision.rules_fired, fallback=decision.fallback)
+        return TriageOut(labels=labels, language=language, suggestions=sugg, route=route,
+                         model_version=self.version)
+
+    @staticmethod
+    def _count(pred: dict, target: str, fallback: bool, suggested: bool) -> None:
+        obs.ROUTES.labels(target, str(fallback).lower()).inc()
+        obs.SUGGEST.labels("suggested" if suggested else "nothing_fits").inc()
+        for h, p in pred.items():
+            obs.LABELS.labels(h, p.label).inc()
+            if p.uncertain:
+                obs.ABSTAIN.labels(h).inc()
