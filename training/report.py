@@ -14,7 +14,8 @@ from training.splits import SPLITS, SplitResult, normalise
 
 def length_stats(rows: list[dict[str, Any]]) -> dict[str, float]:
     words = [len(post_text(r).split()) for r in rows] or [0]
-    q = statistics.quantiles(words, n=20) if len(words) > 1 else [words[0]] * 19
+    # inclusive: the default 'exclusive' method extrapolates past the max on small sets
+    q = statistics.quantiles(words, n=20, method="inclusive") if len(words) > 1 else [words[0]] * 19
     return {"min": min(words), "median": statistics.median(words), "p95": q[18], "max": max(words),
             "mean": round(statistics.fmean(words), 1)}
 
@@ -35,7 +36,8 @@ def diversity(rows: list[dict[str, Any]], top: int = 5) -> dict[str, Any]:
     }
 
 
-def build_report(posts: SplitResult, labels: LabelConfig, kb: list[dict], queries: SplitResult) -> dict[str, Any]:
+def build_report(posts: SplitResult, labels: LabelConfig, kb: list[dict],
+                 queries: SplitResult) -> dict[str, Any]:
     all_posts = [r for s in SPLITS for r in posts.splits[s]]
     per_label = {h: {v: {s: sum(1 for r in posts.splits[s] if r[h] == v) for s in SPLITS}
                      for v in vals} for h, vals in labels.heads.items()}
@@ -59,10 +61,12 @@ def build_report(posts: SplitResult, labels: LabelConfig, kb: list[dict], querie
 def render_markdown(rep: dict[str, Any]) -> str:
     lines = ["| split | posts | queries | queries without answer |", "| --- | --- | --- | --- |"]
     for s in SPLITS:
-        lines.append(f"| {s} | {rep['posts'][s]} | {rep['queries'][s]} | {rep['queries_without_answer'][s]} |")
+        lines.append(f"| {s} | {rep['posts'][s]} | {rep['queries'][s]} "
+                     f"| {rep['queries_without_answer'][s]} |")
     lines += ["", f"Knowledge-base answers: {rep['kb_answers']}", ""]
     for head, vals in rep["labels"].items():
-        lines += [f"**{head}**", "", "| value | train | dev | test | total |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"**{head}**", "", "| value | train | dev | test | total |",
+                  "| --- | --- | --- | --- | --- |"]
         for v, c in vals.items():
             lines.append(f"| {v} | {c['train']} | {c['dev']} | {c['test']} | {sum(c.values())} |")
         lines.append("")
@@ -72,14 +76,17 @@ def render_markdown(rep: dict[str, Any]) -> str:
     d = rep["duplicates"]
     lines.append(f"Duplicates: {d['posts_exact_dropped']} exact post duplicates dropped, "
                  f"{d['posts_near_moved_to_train']} near-duplicate posts moved to train; "
-                 f"{d['queries_exact_dropped']} exact / {d['queries_near_moved_to_train']} near query duplicates.")
+                 f"{d['queries_exact_dropped']} exact / {d['queries_near_moved_to_train']} "
+                 "near query duplicates.")
     v = rep["diversity"]
     lines.append(f"Diversity: distinct word-3-gram ratio {v['distinct_word_3gram_ratio']}, "
                  f"share of posts whose first five words open another post {v['share_first5_shared']}")
     if v["top_repeated_openings"]:
-        lines.append("Top repeated openings: " + "; ".join(f"\"{o}\" ×{c}" for o, c in v["top_repeated_openings"]))
+        lines.append("Top repeated openings: "
+                     + "; ".join(f"\"{o}\" ×{c}" for o, c in v["top_repeated_openings"]))
     return "\n".join(lines) + "\n"
 
 
 def default_paths(data_dir: Path) -> dict[str, Path]:
-    return {"posts": data_dir / "posts.jsonl", "kb": data_dir / "kb.jsonl", "queries": data_dir / "queries.jsonl"}
+    return {"posts": data_dir / "posts.jsonl", "kb": data_dir / "kb.jsonl",
+            "queries": data_dir / "queries.jsonl"}

@@ -40,13 +40,22 @@ class LabelConfig:
 
     @classmethod
     def from_file(cls, path: str | Path = DEFAULT_LABELS) -> LabelConfig:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        heads = raw.get("heads")
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML ({exc})") from exc
+        heads = raw.get("heads") if isinstance(raw, dict) else None
         if not isinstance(heads, dict) or not heads:
             raise ValueError(f"{path}: needs a non-empty 'heads' mapping of head -> list of labels")
         for head, labels in heads.items():
             if not isinstance(labels, list) or len(labels) < 2 or len(set(map(str, labels))) != len(labels):
                 raise ValueError(f"{path}: head {head!r} needs a list of at least two distinct labels")
+            # YAML reads bare yes/no/on/off/null as booleans/None: str() would silently turn them
+            # into 'True'/'False'/'None', labels that no data row uses.
+            odd = [v for v in labels if v is None or isinstance(v, bool)]
+            if odd:
+                raise ValueError(f"{path}: head {head!r}: label {odd[0]!r} is not text; quote it in the YAML "
+                                 f"(e.g. \"yes\", \"no\")")
         return cls({str(h): [str(v) for v in labels] for h, labels in heads.items()})
 
     @classmethod
@@ -72,7 +81,8 @@ def _text(row: dict, name: str, required: bool, problems: list[Problem], file: s
     elif required and not value.strip():
         problems.append(Problem(file, line, name, f"{name} is empty"))
     elif len(value) > MAX_TEXT_CHARS:
-        problems.append(Problem(file, line, name, f"{name} has {len(value)} characters, over {MAX_TEXT_CHARS}"))
+        problems.append(Problem(file, line, name,
+                                f"{name} has {len(value)} characters, over {MAX_TEXT_CHARS}"))
 
 
 def validate_post(row: dict, labels: LabelConfig, file: str, line: int) -> list[Problem]:
@@ -114,7 +124,8 @@ def validate_query(row: dict, file: str, line: int, known_answers: set[str] | No
     elif known_answers is not None:
         for r in rel:
             if r not in known_answers:
-                problems.append(Problem(file, line, "relevant", f"relevant id {r!r} is not in the knowledge base"))
+                problems.append(Problem(file, line, "relevant",
+                                        f"relevant id {r!r} is not in the knowledge base"))
     return problems
 
 

@@ -53,12 +53,16 @@ def split_rows(rows: list[dict[str, Any]], text=post_text) -> SplitResult:  # no
     assign = {r["id"]: split_of(r["id"]) for r in kept}
     near = _near_duplicates(kept, text)
     moved: list[tuple[str, str]] = []
-    for a, b in near:
-        if assign[a] != assign[b]:
-            for x, y in ((a, b), (b, a)):
-                if assign[x] != "train":
-                    assign[x] = "train"
-                    moved.append((x, y))
+    changed = True
+    while changed:  # a move can split an earlier same-split pair (a~b in dev, b~c in train): repeat
+        changed = False
+        for a, b in near:
+            if assign[a] != assign[b]:
+                for x, y in ((a, b), (b, a)):
+                    if assign[x] != "train":
+                        assign[x] = "train"
+                        moved.append((x, y))
+                        changed = True
     splits = {s: [r for r in kept if assign[r["id"]] == s] for s in SPLITS}
     return SplitResult(splits, exact, moved)
 
@@ -78,7 +82,7 @@ def _drop_exact(rows: list[dict[str, Any]], text) -> tuple[list[dict[str, Any]],
 
 def _near_duplicates(rows: list[dict[str, Any]], text) -> list[tuple[str, str]]:  # noqa: ANN001
     lsh = MinHashLSH(threshold=NEAR_DUP_THRESHOLD, num_perm=NUM_PERM)
-    hashes = {}
+    hashes: dict[str, MinHash] = {}
     pairs = []
     for r in rows:
         m = minhash(text(r))

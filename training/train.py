@@ -134,7 +134,8 @@ def train_loop(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher:
         model.train()
         order = rng.permutation(len(texts))
         pair_order = rng.permutation(len(pairs)) if pairs else []
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", leave=False)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, mininterval=5,
+                   disable=None)
         for step in bar:
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             ids, mask = batcher([texts[i] for i in idx])

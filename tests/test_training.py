@@ -1,0 +1,136 @@
+"""Training pipeline: config, calibration, artifact contract, ONNX parity, reload."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.artifact import ArtifactError, load_manifest
+from service.inference import TriageModel
+from tests.conftest import MINI
+from training import calibration
+from training.config import TrainConfig
+from training.corpus import load_corpus
+from training.data_io import post_text
+from training.export_onnx import parity
+from training.model import MultiTaskModel
+from training.train import Batcher
+
+
+def test_config_validates_and_overrides(tmp_path: Path) -> None:
+    cfg = TrainConfig.load(None, ["epochs=2", "lr=3e-5", "quantize=false"])
+    assert (cfg.epochs, cfg.lr, cfg.quantize) == (2, 3e-5, False)
+    with pytest.raises(ValueError, match="epochs=0"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="unknown training config key"):
+        TrainConfig.load(None, ["epoch=2"])
+    with pytest.raises(ValueError, match="key=value"):
+        TrainConfig.load(None, ["epochs"])
+    path = tmp_path / "cfg.yaml"
+    path.write_text("epochs: 3\nbatch_size: 4\n")
+    assert TrainConfig.load(path, ["epochs=5"]).to_dict()["epochs"] == 5
+
+
+def test_temperature_scaling_fixes_overconfidence() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 2000)
+    logits = rng.normal(size=(2000, 4))
+    logits[np.arange(2000), y] += 1.0
+    hot = logits * 6  # overconfident
+    t = calibration.fit_temperature(hot, y)
+    assert t > 3
+    before = calibration.ece(calibration.softmax(hot), y)
+    after = calibration.ece(calibration.softmax(hot / t), y)
+    assert after < before / 3 and after < 0.05
+
+
+def test_ece_of_perfect_calibration_is_zero() -> None:
+    probs = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert calibration.ece(probs, np.array([0, 1])) == 0.0
+    assert calibration.ece(probs, np.array([1, 0])) == pytest.approx(1.0)
+
+
+def test_abstain_threshold_reaches_target_precision() -> None:
+    probs = np.array([[0.95, 0.05], [0.9, 0.1], [0.6, 0.4], [0.55, 0.45]])
+    y = np.array([0, 0, 1, 1])
+    t = calibration.abstain_threshold(probs, y, 0.9)
+    assert t == pytest.approx(0.9)
+    kept = probs.max(1) >= t
+    assert (probs.argmax(1) == y)[kept].all()
+
+
+def test_artifact_contract(tiny_model: Path) -> None:
+    m = load_manifest(tiny_model, kind="triage-model")
+    labels = load_corpus(MINI).labels.heads
+    assert m.label_sets == labels
+    assert set(m.calibration) == set(labels) and set(m.thresholds) == set(labels)
+    assert all(t > 0 for t in m.calibration.values())
+    assert {"torch", "transformers", "onnxruntime", "tokenizers"} <= set(m.library_versions)
+    assert re.fullmatch(r"[0-9a-f]{64}", m.training_data_sha256 or "")
+    assert "threshold" in m.retrieval and m.max_length == 64
+    card = (tiny_model / "README.md").read_text()
+    pattern = (r"# Wegwijzer triage model\n\n- Base model: `tiny-random-bert`\n.*## Label sets\n\n- \*\*topic\*\*: billing, "
+               r".*## Calibration\n\n\| head \| temperature \| abstain below \|.*## Metrics\n\n\| group \| metric \| value \|"
+               r".*## Library versions.*## Files\n\n- `model.onnx` sha256 `[0-9a-f]{64}`")
+    assert re.search(pattern, card, re.S), card
+
+
+def test_checkpoints_written(tiny_model: Path) -> None:
+    assert (tiny_model / "checkpoints" / "model-best.pt").is_file()
+    assert (tiny_model / "checkpoints" / "model-last.pt").is_file()
+
+
+def _reloaded_torch_model(tiny_model: Path, tiny_base: Path) -> MultiTaskModel:
+    m = load_manifest(tiny_model, verify_files=False)
+    model = MultiTaskModel.from_base(str(tiny_base), m.label_sets, dropout=0.0)
+    model.load_state_dict(torch.load(tiny_model / "checkpoints" / "model-best.pt"))
+    return model.eval()
+
+
+def test_onnx_int8_parity_with_torch(tiny_model: Path, tiny_base: Path) -> None:
+    model = _reloaded_torch_model(tiny_model, tiny_base)
+    batcher = Batcher(__import__("models.encoder", fromlist=["load_tokenizer"]).load_tokenizer(tiny_base), 64)
+    posts = [post_text(r) for r in (MINI / "posts.jsonl").read_text().splitlines() and
+             [json.loads(line) for line in (MINI / "posts.jsonl").read_text().splitlines()]]
+    batches = [batcher(posts[i:i + 16]) for i in range(0, len(posts), 16)]
+    result = parity(model, tiny_model / "model.onnx", batches)
+    assert min(result["argmax_agreement"].values()) >= 0.95, result
+    assert result["embedding_cosine_min"] >= 0.99, result
+
+
+def test_saved_model_reloads_with_same_predictions(tiny_model: Path) -> None:
+    texts = ["Mijn modem knippert rood", "Dubbel afgeschreven €35", "Hoe zet ik mijn eSIM over?"]
+    a = TriageModel(tiny_model).predict(texts)
+    b = TriageModel(tiny_model).predict(texts)
+    assert [{h: p.label for h, p in r.items()} for r in a[0]] == [{h: p.label for h, p in r.items()} for r in b[0]]
+    assert np.allclose(a[1], b[1])
+    assert np.allclose(np.linalg.norm(a[1], axis=1), 1.0, atol=1e-3)
+
+
+def test_overfits_training_posts(tiny_model: Path) -> None:
+    """The pipeline learns: on the posts it was trained on, the tiny model beats the majority class."""
+    corpus = load_corpus(MINI)
+    train = corpus.posts.splits["train"]
+    preds, _ = TriageModel(tiny_model).predict([post_text(r) for r in train])
+    for head in corpus.labels.heads:
+        acc = np.mean([p[head].label == r[head] for p, r in zip(preds, train, strict=True)])
+        majority = max(np.mean([r[head] == v for r in train]) for v in corpus.labels.heads[head])
+        assert acc > majority, (head, acc, majority)
+
+
+def test_tampered_model_is_rejected(tiny_model: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_model, copy, ignore=shutil.ignore_patterns("checkpoints"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["label_sets"]["topic"] = manifest["label_sets"]["topic"][:-1]
+    manifest["files"] = {}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="logits_topic has 10 classes"):
+        TriageModel(copy)
