@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,14 @@ DEFAULT_HEADS = ["topic", "product", "sentiment", "urgency", "route"]
 URGENCY_MSG = "is not one of low, normal, high, critical"
 
 
-def post(pid: str, body: str = "Mijn factuur is te hoog deze maand.", **kw: Any) -> dict[str, Any]:
+def post(pid: Any, body: Any = "Mijn factuur is te hoog deze maand.", **kw: Any) -> dict[str, Any]:
     row = {"id": pid, "title": "", "body": body, "topic": "billing", "product": "sim_only",
            "sentiment": "negative", "urgency": "high", "route": "webcare"}
     row.update(kw)
     return row
 
 
-def write_lines(path: Path, lines: list[str | dict | list]) -> Path:
+def write_lines(path: Path, lines: Sequence[Any]) -> Path:
     """One line per item: dicts and lists as JSON, strings verbatim (for broken lines)."""
     text = "".join((x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)) + "\n" for x in lines)
     path.write_text(text, encoding="utf-8")
@@ -365,8 +366,9 @@ def test_quoted_yes_no_labels(tmp_path: Path) -> None:
 
 
 def test_infer_label_sets() -> None:
-    rows = [{"topic": "b", "urgency": "low"}, {"topic": "a", "urgency": ""}, {"topic": "b"},
-            {"topic": 3, "urgency": "high"}, {"topic": "c", "urgency": "low", "other": "x"}]
+    rows: list[dict[str, Any]] = [
+        {"topic": "b", "urgency": "low"}, {"topic": "a", "urgency": ""}, {"topic": "b"},
+        {"topic": 3, "urgency": "high"}, {"topic": "c", "urgency": "low", "other": "x"}]
     labels = LabelConfig.infer(rows, ["topic", "urgency", "route"])
     assert labels.heads == {"topic": ["b", "a", "c"], "urgency": ["low", "high"], "route": []}
     assert LabelConfig.infer([], ["topic"]).heads == {"topic": []}
