@@ -33,7 +33,10 @@ train: $(STAMP) $(BASE)/manifest.json ## train the triage model from the shipped
 	$(PY) -m training train --data $(DATA) --base $(BASE) --out $(MODEL)
 
 run: $(STAMP) $(MODEL)/manifest.json ## start the service on localhost:8000 (trains the model first if absent)
-	$(PY) -m service
+	@if [ -z "$$WEGWIJZER_API_KEYS" ] && [ -z "$$WEGWIJZER_AUTH_ENABLED" ]; then \
+	  echo "no WEGWIJZER_API_KEYS set: serving on localhost with auth disabled (local use)"; \
+	  WEGWIJZER_AUTH_ENABLED=false $(PY) -m service; \
+	else $(PY) -m service; fi
 
 test: $(STAMP) ## run the test suite (fast tests; tiny models built in fixtures)
 	$(PY) -m pytest -q -m "not slow"

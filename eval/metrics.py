@@ -75,6 +75,7 @@ def best_abstain_threshold(top_scores: np.ndarray, relevant: list[list[str]]) ->
 def retrieval_report(scores: np.ndarray, answer_ids: list[str], relevant: list[list[str]],
                      threshold: float) -> dict[str, float]:
     out = {"n": len(relevant), **ranking_metrics(scores, answer_ids, relevant)}
-    out.update(abstain_metrics(scores.max(axis=1) if scores.size else np.zeros(len(relevant)), relevant, threshold))
+    top = scores.max(axis=1) if scores.size else np.zeros(len(relevant))
+    out.update(abstain_metrics(top, relevant, threshold))
     out["threshold"] = threshold
     return out

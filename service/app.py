@@ -62,10 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = app.state.settings or get_settings()
-        app.state.engine = build_engine(app.state.settings)
+        engine = build_engine(app.state.settings)
+        app.state.engine = engine
         yield
-        app.state.engine.store.close()
-        app.state.engine = None
+        engine.store.close()
 
     app = FastAPI(title="Wegwijzer", version="0.1.0", lifespan=lifespan,
                   description="Triage for a Dutch telecom customer community: tags with calibrated "

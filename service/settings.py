@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     verify_model_files: bool = True
     log_level: str = "info"
 
+    @field_validator("seed_kb", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if v in ("", None) else v
+
     @field_validator("api_keys")
     @classmethod
     def _roles_known(cls, keys: dict[str, str]) -> dict[str, str]:

@@ -131,6 +131,7 @@ def train_loop(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher:
     best, best_epoch, history, stale = -1.0, 0, [], 0
     rng = np.random.default_rng(cfg.seed)
     for epoch in range(1, cfg.epochs + 1):
+        started = time.perf_counter()
         model.train()
         order = rng.permutation(len(texts))
         pair_order = rng.permutation(len(pairs)) if pairs else []
@@ -157,8 +158,9 @@ def train_loop(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher:
             bar.set_postfix(loss=f"{loss.item():.3f}")
         logits, _ = predict_logits(model, batcher, dev_texts)
         score = mean_macro_f1(evaluate_heads(logits, y_dev, labels)) if len(dev) else 0.0
-        history.append({"epoch": epoch, "dev_mean_macro_f1": round(score, 4)})
-        print(f"epoch {epoch}: dev mean macro-F1 {score:.4f}", flush=True)
+        seconds = round(time.perf_counter() - started, 1)
+        history.append({"epoch": epoch, "dev_mean_macro_f1": round(score, 4), "seconds": seconds})
+        print(f"epoch {epoch}: dev mean macro-F1 {score:.4f} ({seconds} s)", flush=True)
         torch.save(model.state_dict(), ckpt / "model-last.pt")
         if score > best:
             best, best_epoch, stale = score, epoch, 0

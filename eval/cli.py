@@ -1,0 +1,173 @@
+"""`python -m eval {posts,retrieval,baselines,external,xsid}`.
+
+A bad input file prints its `file:line: reason` problems and exits 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from eval.inputs import EvalInputError
+from models.artifact import ArtifactError
+from training.schema import DataValidationError
+
+
+def _write_json(path: str | None, obj: Any) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _load_model(directory: str, threads: int):  # noqa: ANN202 - TriageModel
+    from service.inference import TriageModel
+
+    return TriageModel(directory, intra_threads=threads)
+
+
+def cmd_posts(args: argparse.Namespace) -> int:
+    from eval import posts, report
+    from eval.inputs import load_labelled_posts
+    from eval.latency import measure_latency
+    from eval.tables import heads_table, latency_table
+    from training.data_io import post_text
+
+    model = _load_model(args.model, args.threads)
+    rows, labels = load_labelled_posts(args.file, model.manifest.label_sets)
+    result = posts.evaluate_posts(model, rows, labels)
+    texts = [post_text(r) for r in rows]
+    latency = measure_latency(model, texts, args.latency_posts) if args.latency_posts else {}
+    print(f"{args.file}: {result['n']} posts, heads {', '.join(labels.heads)}\n")
+    print(heads_table(result) + "\n\nLatency per post (figures, this machine):\n" + latency_table(latency))
+    out = Path(args.report) if args.report else report.default_report_dir("posts", args.model, args.file)
+    meta = {"model": args.model, "data": args.file, "threads": args.threads}
+    print(f"\nreport: {report.write_posts_report(out, result, latency, meta)}")
+    _write_json(args.json, posts.summary(result))
+    return 0
+
+
+def cmd_retrieval(args: argparse.Namespace) -> int:
+    from eval import report, retrieval
+    from eval.inputs import load_kb_and_queries
+    from eval.tables import retrieval_table
+
+    model = _load_model(args.model, args.threads)
+    kb, queries = load_kb_and_queries(args.kb, args.queries)
+    result = retrieval.evaluate_retrieval(model, kb, queries)
+    print(f"{args.queries}: {result['n']} queries ({result['answerable']} answerable) "
+          f"against {len(kb)} answers, "
+          f"abstain threshold {result['threshold']:.4f} (manifest)\n")
+    print(retrieval_table(result))
+    out = Path(args.report or report.default_report_dir("retrieval", args.model, args.queries))
+    meta = {"model": args.model, "kb": args.kb, "queries": args.queries}
+    print(f"\nreport: {report.write_retrieval_report(out, result, meta)}")
+    _write_json(args.json, retrieval.summary(result))
+    return 0
+
+
+def cmd_baselines(args: argparse.Namespace) -> int:
+    from eval.baselines import render_baselines, run_baselines
+
+    result = run_baselines(args.data, args.base, args.max_length)
+    print(render_baselines(result))
+    _write_json(args.json, result)
+    return 0
+
+
+def cmd_external(args: argparse.Namespace) -> int:
+    from eval.external import default_external_dir, render_external, run_external
+
+    ext = Path(args.external_dir) if args.external_dir else default_external_dir()
+    if not ext.is_dir():
+        print(f"error: {ext}: no external-eval folder (pass --external-dir)", file=sys.stderr)
+        return 1
+    model = _load_model(args.model, args.threads)
+    base = None if args.no_base else args.base
+    result = run_external(model, ext, base, args.limit, args.base_max_length)
+    print(render_external(result))
+    _write_json(args.json, result)
+    return 0
+
+
+def cmd_xsid(args: argparse.Namespace) -> int:
+    from eval.external import default_external_dir
+    from eval.xsid import run_xsid
+    from training.config import TrainConfig
+
+    ext = Path(args.external_dir) if args.external_dir else default_external_dir()
+    try:
+        cfg = TrainConfig.load(args.config, args.set, base=args.base)
+    except (ValueError, TypeError) as exc:
+        raise EvalInputError(str(exc)) from exc
+    result = run_xsid(ext, Path(args.out), cfg)
+    print(f"xSID-nl intents, trained on valid ({result['train_posts']} train / {result['dev_posts']} dev), "
+          f"scored on test (n={result['n']}, {result['left_out_unseen_intent']} with an intent "
+          f"unseen in valid "
+          f"left out): accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
+    _write_json(args.json, result)
+    return 0
+
+
+def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
+    if model:
+        p.add_argument("--model", required=True, help="triage model directory (manifest.json, model.onnx)")
+        p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (default 2, as the service)")
+    p.add_argument("--json", help="write the results as JSON to this file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m eval")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("posts", help="head metrics, calibration and latency on labelled posts")
+    p.add_argument("file", help="labelled posts: JSONL, CSV, Parquet or a datasets directory")
+    p.add_argument("--report", help="report directory (default eval/reports/<name>/)")
+    p.add_argument("--latency-posts", type=int, default=200, help="posts timed for latency (0: skip)")
+    _common(p)
+    p.set_defaults(func=cmd_posts)
+    r = sub.add_parser("retrieval", help="answer-suggestion metrics against a knowledge base")
+    r.add_argument("--kb", required=True, help="knowledge-base answers file")
+    r.add_argument("--queries", required=True, help="retrieval queries file")
+    r.add_argument("--report", help="report directory (default eval/reports/<name>/)")
+    _common(r)
+    r.set_defaults(func=cmd_retrieval)
+    b = sub.add_parser("baselines", help="TF-IDF, BM25 and frozen-encoder baselines on the fixed splits")
+    b.add_argument("--data", default="training/data",
+                   help="data directory (posts.jsonl, kb.jsonl, queries.jsonl)")
+    b.add_argument("--base", default="models/base", help="frozen base encoder")
+    b.add_argument("--max-length", type=int, default=256, help="tokens per text for the frozen encoder")
+    _common(b, model=False)
+    b.set_defaults(func=cmd_baselines)
+    e = sub.add_parser("external", help="checks on third-party Dutch data (../shared/external-eval)")
+    e.add_argument("--base", default="models/base", help="frozen base encoder to compare with")
+    e.add_argument("--no-base", action="store_true", help="skip the frozen base encoder")
+    e.add_argument("--base-max-length", type=int, default=512, help="tokens per text for the frozen base")
+    e.add_argument("--external-dir", help="override the external-eval folder")
+    e.add_argument("--limit", type=int, default=0, help="use only the first N items of each set (0: all)")
+    _common(e)
+    e.set_defaults(func=cmd_external)
+    x = sub.add_parser("xsid", help="train on xSID-nl valid intents (foreign label set), score on test")
+    x.add_argument("--base", default="models/base")
+    x.add_argument("--out", required=True, help="model directory to write")
+    x.add_argument("--external-dir", help="override the external-eval folder")
+    x.add_argument("--config", help="training config YAML")
+    x.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    _common(x, model=False)
+    x.set_defaults(func=cmd_xsid)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DataValidationError as exc:
+        print(f"{len(exc.problems)} problem(s) found; nothing evaluated:", file=sys.stderr)
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ArtifactError, EvalInputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
