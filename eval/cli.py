@@ -114,7 +114,8 @@ def cmd_xsid(args: argparse.Namespace) -> int:
 def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
     if model:
         p.add_argument("--model", required=True, help="triage model directory (manifest.json, model.onnx)")
-        p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (default 2, as the service)")
+        p.add_argument("--threads", type=int, default=2,
+                       help="onnxruntime intra-op threads (default 2, as the service)")
     p.add_argument("--json", help="write the results as JSON to this file")
 
 
@@ -143,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("external", help="checks on third-party Dutch data (../shared/external-eval)")
     e.add_argument("--base", default="models/base", help="frozen base encoder to compare with")
     e.add_argument("--no-base", action="store_true", help="skip the frozen base encoder")
-    e.add_argument("--base-max-length", type=int, default=512, help="tokens per text for the frozen base")
+    e.add_argument("--base-max-length", type=int, nargs="+", default=None,
+                   help="token limits to run the frozen base at (default: 512 and the model's max_length)")
     e.add_argument("--external-dir", help="override the external-eval folder")
     e.add_argument("--limit", type=int, default=0, help="use only the first N items of each set (0: all)")
     _common(e)

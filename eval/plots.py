@@ -50,7 +50,8 @@ def reliability_png(bins: list[tuple[float, float, int]], ece: float, title: str
 def top_score_png(top_scores: np.ndarray, answerable: np.ndarray, threshold: float, path: Path) -> Path:
     """Best retrieval score per query, answerable vs unanswerable, with the abstain threshold."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    bins = np.linspace(float(top_scores.min(initial=0.0)), float(top_scores.max(initial=1.0)) + 1e-6, 30)
+    lo, hi = float(top_scores.min(initial=0.0)), float(top_scores.max(initial=1.0)) + 1e-6
+    bins = np.linspace(lo, hi, 30).tolist()
     ax.hist(top_scores[answerable], bins=bins, alpha=0.6, label="has a relevant answer")
     ax.hist(top_scores[~answerable], bins=bins, alpha=0.6, label="nothing relevant")
     ax.axvline(threshold, color="black", ls="--", lw=1, label=f"threshold {threshold:.3f}")

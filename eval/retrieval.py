@@ -33,7 +33,8 @@ def evaluate_retrieval(model: TriageModel, kb: list[dict[str, Any]],
     """retrieval_report plus the per-query best scores (for the report's histogram)."""
     scores = retrieval_scores(model, kb, queries)
     relevant = [q["relevant"] for q in queries]
-    out = retrieval_report(scores, [a["id"] for a in kb], relevant, model.retrieval_threshold)
+    out: dict[str, Any] = dict(retrieval_report(scores, [a["id"] for a in kb], relevant,
+                                                model.retrieval_threshold))
     out["answerable"] = sum(1 for r in relevant if r)
     out["kb_size"] = len(kb)
     out["top_scores"] = scores.max(axis=1).tolist()

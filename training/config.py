@@ -14,7 +14,7 @@ import yaml
 class TrainConfig:
     base: str = "models/base"          # base encoder: directory or HF hub id
     max_length: int = 128              # tokens per post (title + body); serving truncates the same
-    epochs: int = 4
+    epochs: int = 3
     batch_size: int = 16
     lr: float = 5e-5                   # encoder
     head_lr: float = 1e-3              # classification heads
@@ -27,8 +27,12 @@ class TrainConfig:
     contrastive_weight: float = 0.5    # weight of the in-batch-negatives retrieval loss
     contrastive_batch: int = 16
     contrastive_scale: float = 20.0
+    contrastive_every: int = 2         # one contrastive batch every n classification steps
+    passage_max_length: int = 96       # tokens per KB passage in the contrastive objective
     freeze_embeddings: bool = True     # the (pruned) word embedding matrix stays fixed
+    freeze_layers: int = 2             # the first n encoder layers stay fixed (no backward through them)
     keep_layers: int = 6               # keep the first n encoder layers (0 = all 12): CPU time budget
+    length_buckets: bool = True        # batch posts of similar length together (less padding)
     max_train_posts: int = 0           # 0 = all; >0 for quick runs and tests
     threads: int = 0                   # torch threads; 0 = torch default
     quantize: bool = True              # int8 dynamic quantisation of the ONNX export
@@ -49,6 +53,9 @@ class TrainConfig:
             "contrastive_weight": self.contrastive_weight >= 0,
             "contrastive_batch": self.contrastive_batch >= 2,
             "keep_layers": self.keep_layers >= 0,
+            "freeze_layers": self.freeze_layers >= 0,
+            "contrastive_every": self.contrastive_every >= 1,
+            "passage_max_length": 8 <= self.passage_max_length <= 512,
             "max_train_posts": self.max_train_posts >= 0,
             "abstain_target_precision": 0 < self.abstain_target_precision <= 1,
         }

@@ -44,9 +44,10 @@ class Batcher:
     tokenizer: Any
     max_length: int
 
-    def __call__(self, texts: list[str], prefix: str = QUERY) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, texts: list[str], prefix: str = QUERY, max_length: int | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
         enc = self.tokenizer([prefix + t for t in texts], padding=True, truncation=True,
-                             max_length=self.max_length, return_tensors="pt")
+                             max_length=max_length or self.max_length, return_tensors="pt")
         return enc["input_ids"], enc["attention_mask"]
 
 
@@ -69,6 +70,25 @@ def contrastive_pairs(corpus: Corpus) -> list[tuple[str, str]]:
              for q in corpus.queries.splits["train"] if q["relevant"]]
     pairs += [(a["question"], passage_text(a)) for a in corpus.kb if a.get("question")]
     return pairs
+
+
+def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator, bucketed: bool) -> list[np.ndarray]:
+    """Shuffled batches; with bucketing, posts of similar length share a batch (less padding)
+    while the batch order stays random."""
+    order = rng.permutation(len(lengths))
+    if bucketed:
+        chunk = batch_size * 50
+        order = np.concatenate([sorted(order[i:i + chunk], key=lambda j: lengths[j])
+                                for i in range(0, len(order), chunk)]) if len(order) else order
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def freeze_lower_layers(model: MultiTaskModel, cfg: TrainConfig) -> None:
+    if cfg.freeze_embeddings:
+        model.encoder.embeddings.requires_grad_(False)
+    for layer in model.encoder.encoder.layer[:cfg.freeze_layers]:
+        layer.requires_grad_(False)
 
 
 def mnrl_loss(q: torch.Tensor, p: torch.Tensor, scale: float) -> torch.Tensor:
@@ -120,8 +140,8 @@ def train_loop(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher:
     weights = [class_weights(y_train[:, k], len(v)) if cfg.class_weighting else None
                for k, v in enumerate(labels.heads.values())]
     pairs = contrastive_pairs(corpus) if cfg.contrastive_weight > 0 else []
-    if cfg.freeze_embeddings:
-        model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    freeze_lower_layers(model, cfg)
+    lengths = [len(t) for t in texts]
     opt = make_optimizer(model, cfg)
     steps_per_epoch = (len(texts) + cfg.batch_size - 1) // cfg.batch_size
     total = steps_per_epoch * cfg.epochs
@@ -133,22 +153,21 @@ def train_loop(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher:
     for epoch in range(1, cfg.epochs + 1):
         started = time.perf_counter()
         model.train()
-        order = rng.permutation(len(texts))
+        batches = batch_order(lengths, cfg.batch_size, rng, cfg.length_buckets)
         pair_order = rng.permutation(len(pairs)) if pairs else []
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, mininterval=5,
-                   disable=None)
-        for step in bar:
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+        bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, mininterval=5, disable=None)
+        for step, idx in enumerate(bar):
             ids, mask = batcher([texts[i] for i in idx])
             outs = model(ids, mask)
             yb = torch.from_numpy(y_train[idx])
             loss = sum(torch.nn.functional.cross_entropy(outs[k], yb[:, k], weight=weights[k])
                        for k in range(len(labels.heads))) / len(labels.heads)
-            if pairs:
-                start = (step * cfg.contrastive_batch) % max(1, len(pairs) - cfg.contrastive_batch + 1)
+            if pairs and step % cfg.contrastive_every == 0:
+                k = step // cfg.contrastive_every
+                start = (k * cfg.contrastive_batch) % max(1, len(pairs) - cfg.contrastive_batch + 1)
                 chunk = [pairs[i] for i in pair_order[start:start + cfg.contrastive_batch]]
                 q = model(*batcher([a for a, _ in chunk], QUERY))[-1]
-                p = model(*batcher([b for _, b in chunk], PASSAGE))[-1]
+                p = model(*batcher([b for _, b in chunk], PASSAGE, cfg.passage_max_length))[-1]
                 loss = loss + cfg.contrastive_weight * mnrl_loss(q, p, cfg.contrastive_scale)
             opt.zero_grad()
             loss.backward()

@@ -1,0 +1,107 @@
+"""What the figures were measured on: CPU, cores, thread settings, library versions."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+LIBRARIES = (
+    "onnxruntime",
+    "numpy",
+    "tokenizers",
+    "torch",
+    "transformers",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "pydantic",
+    "httpx",
+    "pyinstrument",
+)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def cpu_flags() -> list[str]:
+    """The SIMD flags that matter for onnxruntime's int8 and fp32 kernels."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+                return [f for f in wanted if f in flags]
+    except OSError:
+        pass
+    return []
+
+
+def cgroup_cpu_limit() -> str | None:
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        return None if quota == "max" else f"{int(quota) / int(period):.2f} CPUs"
+    except (OSError, ValueError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def blas_info() -> list[dict[str, Any]]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return [{k: p.get(k) for k in ("internal_api", "num_threads", "version")} for p in threadpool_info()]
+
+
+def other_busy_processes() -> list[str]:
+    """Other processes using noticeable CPU right now (e.g. a training run), from /proc."""
+    busy = []
+    me = os.getpid()
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == me:
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat[0] == "R" and cmd and "python" in cmd:
+            busy.append(cmd[:120])
+    return busy
+
+
+def describe(settings: Any, torch_threads: int | None = None) -> dict[str, Any]:
+    return {
+        "cpu_model": cpu_model(),
+        "cpu_flags": cpu_flags(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "cgroup_cpu_limit": cgroup_cpu_limit(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "other_busy_python_processes": other_busy_processes(),
+        "onnxruntime_intra_op_threads": settings.intra_threads,
+        "onnxruntime_inter_op_threads": settings.inter_threads,
+        "torch_threads_reference": torch_threads,
+        "blas": blas_info(),
+        "versions": versions(),
+        "platform": platform.platform(),
+    }
