@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # in-process ---------------------------------------------------------------------------------
+    background: dict[str, float] = {}
+    bg = environment.BackgroundLoad()
     results["inprocess"] = {}
     core_p: dict[str, dict[str, Any]] = {}
     big = max(cfg["sizes"])
@@ -195,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         del engine
         gc.collect()
 
+    background["inprocess"] = bg.cores()
     # PyTorch reference --------------------------------------------------------------------------
+    bg = environment.BackgroundLoad()
     if not args.skip_reference:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from transformers.utils import logging as hf_logging
@@ -250,9 +254,16 @@ def main(argv: list[str] | None = None) -> int:
         del ref
         gc.collect()
 
+    if not args.skip_reference:
+        background["reference"] = bg.cores()
     # HTTP ----------------------------------------------------------------------------------------
     if not args.skip_http:
+        bg = environment.BackgroundLoad()
         results["http"] = run_http(model_dir, work, skb, cfg)
+        background["http"] = bg.cores()
+    env["background_cpu_cores_by_section"] = background
+    env["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    env["other_busy_python_processes_at_end"] = environment.other_busy_processes()
 
     results["notes"] = notes(results, skb)
     results["total_s"] = round(time.perf_counter() - started, 1)
@@ -346,8 +357,10 @@ def notes(r: dict[str, Any], skb: workload.SyntheticKB) -> list[str]:
         "`python -m service` until /readyz answers 200 (interpreter start, imports, model load with hash "
         "check, store open, index build).",
     ]
-    if r["environment"].get("other_busy_python_processes"):
-        out.append("Other busy processes were running during the benchmark; figures are pessimistic.")
+    out.append(
+        "Background load: 'background_cpu_cores_by_section' is the average number of cores used by other "
+        "processes during each section (from /proc/stat minus this process and its servers)."
+    )
     return out
 
 

@@ -105,3 +105,35 @@ def describe(settings: Any, torch_threads: int | None = None) -> dict[str, Any]:
         "versions": versions(),
         "platform": platform.platform(),
     }
+
+
+def cpu_busy_s() -> float:
+    """Busy CPU seconds of the whole machine since boot (all CPUs, from /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return 0.0
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process and its waited-for children (the servers it started)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class BackgroundLoad:
+    """Average CPU cores used by everything else on the machine while the benchmark ran."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._t0, self._busy0, self._own0 = time.perf_counter(), cpu_busy_s(), own_cpu_s()
+
+    def cores(self) -> float:
+        import time
+
+        wall = time.perf_counter() - self._t0
+        other = (cpu_busy_s() - self._busy0) - (own_cpu_s() - self._own0)
+        return round(max(0.0, other) / max(wall, 1e-9), 2)

@@ -179,3 +179,21 @@ def test_operations_endpoints(client: TestClient) -> None:
 def test_unknown_answer_id_404_and_bad_id_422(client: TestClient) -> None:
     assert client.get("/v1/answers/kb-404", headers=ADMIN).status_code == 404
     assert client.get("/v1/answers/%20bad%20id", headers=ADMIN).status_code == 422
+
+
+def test_export_feedback_writes_labelled_posts(client: TestClient, settings: Settings, tmp_path: Path) -> None:
+    from training.__main__ import main
+    from training.data_io import load_posts
+
+    full = {"post_id": "p-7", "role": "moderator", "post": {"title": "Storing", "body": "Geen 4G, bel 0612345678"},
+            "labels": {"topic": "network", "product": "none", "sentiment": "negative", "urgency": "high"},
+            "route": "webcare"}
+    assert client.post("/v1/feedback", json=full, headers=WEBCARE).status_code == 201
+    partial = {"role": "klantexpert", "post": {"body": "Modem knippert"}, "labels": {"topic": "home_internet"}}
+    assert client.post("/v1/feedback", json=partial, headers=WEBCARE).status_code == 201
+    out = tmp_path / "fb.jsonl"
+    assert main(["export-feedback", "--store", str(settings.store_path), "--out", str(out)]) == 0
+    rows = load_posts(out)  # validates against the default label sets
+    assert len(rows) == 1 and rows[0]["route"] == "webcare" and "0612345678" not in rows[0]["body"]
+    assert main(["export-feedback", "--store", str(settings.store_path), "--out", str(out), "--partial"]) == 0
+    assert len(out.read_text().splitlines()) == 2

@@ -56,8 +56,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export_feedback(args: argparse.Namespace) -> int:
     from training.feedback_export import export_feedback
 
-    n = export_feedback(args.store, Path(args.out))
-    print(f"wrote {n} labelled posts to {args.out}")
+    written, incomplete = export_feedback(args.store, Path(args.out), _labels(args.labels), args.partial)
+    print(f"wrote {written} labelled posts to {args.out}"
+          + ("" if args.partial else f" ({incomplete} feedback rows without every label skipped; --partial keeps them)"))
     return 0
 
 
@@ -90,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("export-feedback", help="write stored feedback as labelled posts (JSONL)")
     f.add_argument("--store", default=None, help="SQLite store (default: the service setting)")
     f.add_argument("--out", required=True)
+    f.add_argument("--labels", help="label config YAML (default: training/labels.yaml)")
+    f.add_argument("--partial", action="store_true", help="also write feedback that corrects only some labels")
     f.set_defaults(func=cmd_export_feedback)
     return parser
 

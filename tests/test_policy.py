@@ -1,0 +1,105 @@
+"""Routing policy: default rules from labels.md, fallback, validation of rule files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from service.policy import Policy, PolicyError, PostFacts
+from training.schema import LabelConfig
+
+LABELS = LabelConfig.from_file().heads
+DEFAULT = Path("service/default_policy.yaml")
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return Policy.from_file(DEFAULT, LABELS)
+
+
+def facts(text: str = "Hoe stel ik dit in?", conf: float = 0.9, uncertain: tuple[str, ...] = (),
+          suggestion: float | None = None, followers: int = 0, language: str = "nl", **labels: str) -> PostFacts:
+    base = {"topic": "device", "product": "apple", "sentiment": "neutral", "urgency": "normal", "route": "peers"}
+    base.update(labels)
+    return PostFacts(labels=base, confidence={h: conf for h in base}, uncertain={h: h in uncertain for h in base},
+                     alternatives={"route": [(base["route"], conf), ("webcare", 0.3), ("klantexpert", 0.05)]},
+                     text=text, language=language, suggestion_score=suggestion, followers=followers)
+
+
+def test_every_critical_post_goes_to_webcare(policy: Policy) -> None:
+    for route in ("peers", "klantexpert"):
+        d = policy.decide(facts(urgency="critical", route=route, suggestion=0.9))
+        assert d.target == "webcare" and d.reasons[0] == "critical" and "critical" in d.rules_fired
+
+
+def test_security_incident_vs_question(policy: Policy) -> None:
+    harmed = policy.decide(facts("Ik heb op de link geklikt en mijn gegevens ingevuld", topic="security"))
+    assert harmed.target == "webcare" and "security_incident" in harmed.reasons
+    asking = policy.decide(facts("Is deze sms echt van jullie?", topic="security", route="peers"))
+    assert asking.target == "peers"
+
+
+@pytest.mark.parametrize("text", ["Ik stap naar de Geschillencommissie", "Dan ga ik naar Radar",
+                                  "Mijn advocaat neemt contact op", "Ik stap over naar Odido"])
+def test_reputational_risk(policy: Policy, text: str) -> None:
+    d = policy.decide(facts(text, topic="contract"))
+    assert d.target == "webcare" and "reputational_risk" in d.reasons
+
+
+def test_large_reach_negative_author(policy: Policy) -> None:
+    assert policy.decide(facts(sentiment="negative", followers=50_000)).target == "webcare"
+    assert policy.decide(facts(sentiment="negative", followers=10)).target == "peers"
+
+
+def test_billing_dispute_goes_to_webcare(policy: Policy) -> None:
+    d = policy.decide(facts("Dubbel afgeschreven", topic="billing", urgency="high", route="peers"))
+    assert d.target == "webcare" and d.reasons[0] == "billing_dispute"
+
+
+def test_confident_existing_answer_goes_to_peers(policy: Policy) -> None:
+    d = policy.decide(facts(route="klantexpert", suggestion=0.91))
+    assert d.target == "peers" and d.reasons[0] == "existing_answer"
+
+
+def test_specialist_question_goes_to_klantexpert(policy: Policy) -> None:
+    d = policy.decide(facts("Bridge mode op de Zyxel voor IPv6", topic="home_internet", route="klantexpert"))
+    assert d.target == "klantexpert" and d.reasons[0] == "specialist_question"
+
+
+def test_confident_route_head_decides_when_no_rule_does(policy: Policy) -> None:
+    d = policy.decide(facts(route="peers"))
+    assert d.target == "peers" and d.reasons == ["route_model"] and not d.fallback
+
+
+def test_uncertain_route_takes_the_safer_alternative(policy: Policy) -> None:
+    d = policy.decide(facts(route="peers", conf=0.4, uncertain=("route",)))
+    assert d.target == "webcare" and d.reasons[0] == "uncertain" and d.fallback
+
+
+def test_non_dutch_is_reported(policy: Policy) -> None:
+    d = policy.decide(facts("How do I cancel?", language="en"))
+    assert "not_dutch" in d.rules_fired and "not_dutch" in d.reasons
+
+
+def _write(tmp_path: Path, change) -> Path:  # noqa: ANN001
+    spec = yaml.safe_load(DEFAULT.read_text())
+    change(spec)
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s["rules"][0].update(route="boss"), "route 'boss' is not one of"),
+    (lambda s: s["rules"][0]["when"].update(labels={"urgency": ["urgent"]}), "urgency has no label(s) urgent"),
+    (lambda s: s["rules"][0]["when"].update(labels={"mood": ["x"]}), "head 'mood' is not predicted"),
+    (lambda s: s["rules"][0]["when"].update(text_matches="(unclosed"), "not a valid regular expression"),
+    (lambda s: s["rules"][0]["when"].update(colour="red"), "colour"),
+    (lambda s: s["rules"].append(dict(s["rules"][0])), "rule names must be unique"),
+    (lambda s: s["expected_response"].pop("webcare"), "expected_response is missing route(s) webcare"),
+])
+def test_invalid_policy_fails_at_start_with_the_reason(tmp_path: Path, change, message: str) -> None:  # noqa: ANN001
+    with pytest.raises(PolicyError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Policy.from_file(_write(tmp_path, change), LABELS)
