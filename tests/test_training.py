@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from models.artifact import ArtifactError, load_manifest
+from models.encoder import load_tokenizer
 from service.inference import TriageModel
 from tests.conftest import MINI
 from training import calibration
 from training.config import TrainConfig
 from training.corpus import load_corpus
-from training.data_io import post_text
+from training.data_io import load_posts, post_text
 from training.export_onnx import parity
 from training.model import MultiTaskModel
 from training.train import Batcher
@@ -74,8 +75,10 @@ def test_artifact_contract(tiny_model: Path) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", m.training_data_sha256 or "")
     assert "threshold" in m.retrieval and m.max_length == 64
     card = (tiny_model / "README.md").read_text()
-    pattern = (r"# Wegwijzer triage model\n\n- Base model: `tiny-random-bert`\n.*## Label sets\n\n- \*\*topic\*\*: billing, "
-               r".*## Calibration\n\n\| head \| temperature \| abstain below \|.*## Metrics\n\n\| group \| metric \| value \|"
+    pattern = (r"# Wegwijzer triage model\n\n- Base model: `tiny-random-bert`\n"
+               r".*## Label sets\n\n- \*\*topic\*\*: billing, "
+               r".*## Calibration\n\n\| head \| temperature \| abstain below \|"
+               r".*## Metrics\n\n\| group \| metric \| value \|"
                r".*## Library versions.*## Files\n\n- `model.onnx` sha256 `[0-9a-f]{64}`")
     assert re.search(pattern, card, re.S), card
 
@@ -94,9 +97,8 @@ def _reloaded_torch_model(tiny_model: Path, tiny_base: Path) -> MultiTaskModel:
 
 def test_onnx_int8_parity_with_torch(tiny_model: Path, tiny_base: Path) -> None:
     model = _reloaded_torch_model(tiny_model, tiny_base)
-    batcher = Batcher(__import__("models.encoder", fromlist=["load_tokenizer"]).load_tokenizer(tiny_base), 64)
-    posts = [post_text(r) for r in (MINI / "posts.jsonl").read_text().splitlines() and
-             [json.loads(line) for line in (MINI / "posts.jsonl").read_text().splitlines()]]
+    batcher = Batcher(load_tokenizer(tiny_base), 64)
+    posts = [post_text(r) for r in load_posts(MINI / "posts.jsonl")]
     batches = [batcher(posts[i:i + 16]) for i in range(0, len(posts), 16)]
     result = parity(model, tiny_model / "model.onnx", batches)
     assert min(result["argmax_agreement"].values()) >= 0.95, result

@@ -58,7 +58,8 @@ def cmd_export_feedback(args: argparse.Namespace) -> int:
 
     written, incomplete = export_feedback(args.store, Path(args.out), _labels(args.labels), args.partial)
     print(f"wrote {written} labelled posts to {args.out}"
-          + ("" if args.partial else f" ({incomplete} feedback rows without every label skipped; --partial keeps them)"))
+          + ("" if args.partial else
+             f" ({incomplete} feedback rows without every label skipped; --partial keeps them)"))
     return 0
 
 

@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from eval.metrics import best_abstain_threshold, head_metrics, retrieval_report
-from models.artifact import Manifest, SourceInfo, load_manifest, write_manifest
+from models.artifact import Manifest, load_manifest, write_manifest
 from models.encoder import PASSAGE, QUERY, load_tokenizer
 from service.inference import passage_text
 from training import calibration
