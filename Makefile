@@ -41,7 +41,7 @@ run: $(STAMP) $(MODEL)/manifest.json ## start the service on localhost:8000 (tra
 test: $(STAMP) ## run the test suite (fast tests; tiny models built in fixtures)
 	$(PY) -m pytest -q -m "not slow"
 
-test-slow: $(STAMP) ## run the slow, full-size tests
+test-slow: $(STAMP) $(MODEL)/manifest.json ## run the slow, full-size tests (trains the default model if missing)
 	$(PY) -m pytest -q -m slow
 
 eval: $(STAMP) $(MODEL)/manifest.json ## evaluate the default model on the test split

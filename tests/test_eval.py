@@ -13,7 +13,6 @@ import pytest
 from training.data_io import write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "models" / "base"
 LABELS = {
     "topic": ["billing", "contract", "network", "home_internet", "device", "roaming", "sim", "account",
               "security", "other"],
@@ -114,12 +113,6 @@ def write_tiny_data(data: Path) -> Path:
 
 # --------------------------------------------------------------------------- fixtures
 
-def _base_or_skip() -> Path:
-    if not (BASE / "config.json").is_file():
-        pytest.skip("models/base is not built; run `python -m models build-base --out models/base`")
-    return BASE
-
-
 def _external_or_skip() -> Path:
     from eval.external import default_external_dir
 
@@ -132,17 +125,17 @@ def _external_or_skip() -> Path:
 def _tiny_config(**overrides):  # noqa: ANN202 - TrainConfig
     from training.config import TrainConfig
 
-    values = {"base": str(_base_or_skip()), "keep_layers": 1, "epochs": 1, "max_train_posts": 64,
+    values = {"keep_layers": 1, "epochs": 1, "max_train_posts": 64,
               "quantize": True}
     return TrainConfig(**{**values, **overrides})
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def tiny(tmp_path_factory: pytest.TempPathFactory, tiny_base: Path) -> tuple[Path, Path]:
     """(data dir, model dir): a one-layer model trained for one epoch on 60 tiny posts."""
     from training.train import train_model
 
-    cfg = _tiny_config()
+    cfg = _tiny_config(base=str(tiny_base))
     root = tmp_path_factory.mktemp("eval-tiny")
     data = write_tiny_data(root / "data")
     train_model(data, root / "model", cfg)
@@ -265,13 +258,13 @@ def test_retrieval_json_shape_and_report(tiny: tuple[Path, Path], tmp_path: Path
 
 # --------------------------------------------------------------------------- baselines
 
-def test_baselines_on_tiny_data(tiny: tuple[Path, Path], tmp_path: Path,
+def test_baselines_on_tiny_data(tiny: tuple[Path, Path], tmp_path: Path, tiny_base: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     from eval.cli import main
 
     data, _ = tiny
     out = tmp_path / "baselines.json"
-    assert main(["baselines", "--data", str(data), "--base", str(BASE), "--max-length", "64",
+    assert main(["baselines", "--data", str(data), "--base", str(tiny_base), "--max-length", "64",
                  "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     for method in ("tfidf_logreg", "frozen_encoder_logreg"):
@@ -318,12 +311,12 @@ def test_external_checks_on_tiny_model(tiny: tuple[Path, Path], tmp_path: Path) 
     assert _in_unit_interval(*(v for m in f["encoders"].values() for v in m.values()))
 
 
-def test_xsid_trains_a_foreign_label_set_end_to_end(tmp_path: Path) -> None:
+def test_xsid_trains_a_foreign_label_set_end_to_end(tmp_path: Path, tiny_base: Path) -> None:
     from eval.cli import main
     from models.artifact import load_manifest
 
     _external_or_skip()
-    base = _base_or_skip()
+    base = tiny_base
     out, js = tmp_path / "xsid-model", tmp_path / "xsid.json"
     sets = ["keep_layers=1", "epochs=1", "max_train_posts=64", "contrastive_weight=0"]
     argv = ["xsid", "--base", str(base), "--out", str(out), "--json", str(js)]

@@ -1,0 +1,57 @@
+"""Full-size checks on the default model (models/default, built by `make train`).
+Marked slow: `make test-slow` (which trains the model first if it is missing)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from eval.cli import main as eval_main
+from models.artifact import load_manifest
+from models.encoder import load_tokenizer
+from training.data_io import load_posts, post_text
+from training.export_onnx import parity
+from training.model import MultiTaskModel
+from training.train import Batcher
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "default"
+TEST = ROOT / "training" / "data" / "splits" / "test"
+
+
+@pytest.fixture(scope="module")
+def default_model() -> Path:
+    if not (MODEL / "manifest.json").is_file():
+        pytest.fail("models/default is missing: run `make train` (make test-slow does this first)")
+    load_manifest(MODEL, kind="triage-model")
+    return MODEL
+
+
+def test_onnx_int8_parity_on_the_test_split(default_model: Path) -> None:
+    m = load_manifest(default_model, verify_files=False)
+    cfg = m.details["train_config"]
+    model = MultiTaskModel.from_base(cfg["base"], m.label_sets, dropout=0.0, keep_layers=cfg["keep_layers"])
+    model.load_state_dict(torch.load(default_model / "checkpoints" / "model-best.pt"))
+    batcher = Batcher(load_tokenizer(cfg["base"]), m.max_length)
+    texts = [post_text(r) for r in load_posts(TEST / "posts.jsonl")]
+    result = parity(model.eval(), default_model / "model.onnx",
+                    [batcher(texts[i:i + 32]) for i in range(0, len(texts), 32)])
+    assert min(result["argmax_agreement"].values()) >= 0.99, result
+    assert result["embedding_cosine_min"] >= 0.99, result
+
+
+def test_eval_commands_on_the_test_split(default_model: Path, tmp_path: Path) -> None:
+    posts_json, retrieval_json = tmp_path / "posts.json", tmp_path / "retrieval.json"
+    assert eval_main(["posts", str(TEST / "posts.jsonl"), "--model", str(default_model), "--json", str(posts_json),
+                      "--report", str(tmp_path / "posts")]) == 0
+    posts = json.loads(posts_json.read_text())
+    assert posts["n"] == len(load_posts(TEST / "posts.jsonl"))
+    assert set(posts["heads"]) == {"topic", "product", "sentiment", "urgency", "route"}
+    assert eval_main(["retrieval", "--kb", str(ROOT / "training" / "data" / "kb.jsonl"), "--queries",
+                      str(TEST / "queries.jsonl"), "--model", str(default_model), "--json", str(retrieval_json),
+                      "--report", str(tmp_path / "retrieval")]) == 0
+    assert {"recall@1", "mrr@10", "abstain_f1"} <= set(json.loads(retrieval_json.read_text()))
