@@ -44,9 +44,18 @@ test: $(STAMP) ## run the test suite (fast tests; tiny models built in fixtures)
 test-slow: $(STAMP) $(MODEL)/manifest.json ## run the slow, full-size tests (trains the default model if missing)
 	$(PY) -m pytest -q -m slow
 
-eval: $(STAMP) $(MODEL)/manifest.json ## evaluate the default model on the test split
-	$(PY) -m eval posts $(DATA)/splits/test/posts.jsonl --model $(MODEL)
-	$(PY) -m eval retrieval --kb $(DATA)/kb.jsonl --queries $(DATA)/splits/test/queries.jsonl --model $(MODEL)
+EVAL_OUT := eval/reports/default
+
+eval: $(STAMP) $(MODEL)/manifest.json ## evaluate the default model on the test split, with baselines; record in the model card
+	mkdir -p $(EVAL_OUT)
+	$(PY) -m eval posts $(DATA)/splits/test/posts.jsonl --model $(MODEL) --json $(EVAL_OUT)/posts.json
+	$(PY) -m eval retrieval --kb $(DATA)/kb.jsonl --queries $(DATA)/splits/test/queries.jsonl --model $(MODEL) \
+	  --json $(EVAL_OUT)/retrieval.json
+	$(PY) -m eval baselines --data $(DATA) --base $(BASE) --json $(EVAL_OUT)/baselines.json
+	$(PY) -m eval external --model $(MODEL) --base $(BASE) --json $(EVAL_OUT)/external.json
+	$(PY) -m eval record --model $(MODEL) --result test_posts=$(EVAL_OUT)/posts.json \
+	  --result test_retrieval=$(EVAL_OUT)/retrieval.json --result baselines_test=$(EVAL_OUT)/baselines.json \
+	  --result external=$(EVAL_OUT)/external.json
 
 data-report: $(STAMP) ## counts, splits, duplicates and diversity of the shipped corpus
 	$(PY) -m training report $(DATA)

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import tempfile
+import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from bench import environment, inprocess, profiling, report, server, whatif, workload
 from bench.stats import say
 
-OUT_DIR = Path(__file__).resolve().parent
+OUT_DIR = Path("bench")  # relative to the repository root, where `make bench` runs
 
 FULL: dict[str, Any] = {
     "sizes": [10_000, 100_000],
@@ -55,9 +56,7 @@ QUICK: dict[str, Any] = {
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--model", type=Path, default=Path("models/default"), help="triage model directory")
-    ap.add_argument(
-        "--quick", action="store_true", help="smoke run: fewer posts, 10k answers only, short HTTP phases"
-    )
+    ap.add_argument("--quick", action="store_true", help="smoke run: fewer posts, 10k answers only, short HTTP phases")
     ap.add_argument("--out", type=Path, default=OUT_DIR, help="where results.json/.md and profile.txt go")
     ap.add_argument("--skip-http", action="store_true", help="no server, no load test")
     ap.add_argument("--skip-reference", action="store_true", help="no PyTorch reference")
@@ -99,9 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "quick": args.quick,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": {
-            k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()}) for k, v in cfg.items()
-        },
+        "config": {k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()}) for k, v in cfg.items()},
         "model": model_info(model_dir),
     }
     tmp = tempfile.TemporaryDirectory(prefix="wegwijzer-bench-")
@@ -147,10 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         engine, load_s = inprocess.make_engine(model_dir, skb.kbs[size].store_path)
         say(f"[in-process, {size:,} answers] engine built in {load_s:.2f} s (index {len(engine.index):,})")
         single = inprocess.single_post(engine, posts, cfg["single_posts"])
-        say(
-            f"  Engine.triage 1 post: p50 {single['p50_ms']} ms, p95 {single['p95_ms']} ms, "
-            f"p99 {single['p99_ms']} ms"
-        )
+        say(f"  Engine.triage 1 post: p50 {single['p50_ms']} ms, p95 {single['p95_ms']} ms, p99 {single['p99_ms']} ms")
         core = inprocess.core_single_post(engine, posts, cfg["core_posts"])
         core_p[str(size)] = core
         say(f"  predict + search only: p50 {core['p50_ms']} ms, p99 {core['p99_ms']} ms")
@@ -174,9 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         if size == big:
             text, totals, tool = profiling.profile(engine, posts, cfg["profile_calls"])
             breakdown = profiling.timed_breakdown(engine, posts, cfg["breakdown_posts"])
-            summary = profiling.summary_paragraph(
-                breakdown, totals, size, tool, search["vectorindex_search"]["p50_ms"]
-            )
+            summary = profiling.summary_paragraph(breakdown, totals, size, tool, search["vectorindex_search"]["p50_ms"])
             prof_text = text
             results["profile"] = {
                 "tool": tool,
@@ -187,9 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                 "summary": summary,
             }
             say(f"  profile: {summary}")
-            whatifs = whatif.run(
-                engine, posts, cfg["whatif_posts"], settings.intra_threads, settings.inter_threads
-            )
+            whatifs = whatif.run(engine, posts, cfg["whatif_posts"], settings.intra_threads, settings.inter_threads)
             results["whatif"] = {"answers": size, "rows": whatifs}
             for w in whatifs:
                 say(f"  what-if {w['variant']}: p50 {w['p50_ms']} ms, p99 {w['p99_ms']} ms")
@@ -270,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if prof_text:
         prof = results["profile"]
-        head = f"# {prof['summary']}\n\n# timed breakdown: {json.dumps(prof['breakdown'])}\n\n"
+        head = "\n".join(textwrap.wrap(prof["summary"], 100, initial_indent="# ", subsequent_indent="# "))
+        head += "\n#\n# timed breakdown (ms, inside real Engine.triage calls):\n"
+        head += "\n".join(f"#   {k}: {json.dumps(v)}" for k, v in prof["breakdown"].items()) + "\n\n"
         (args.out / "profile.txt").write_text(head + "\n".join(prof_text.splitlines()[:200]) + "\n")
     js, md = report.write(results, args.out)
     say("")

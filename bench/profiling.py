@@ -186,9 +186,7 @@ def summary_paragraph(
 ) -> str:
     share, ms, p50 = breakdown["share_of_engine_triage"], breakdown["mean_ms"], breakdown["p50_ms"]
     order = sorted(share, key=lambda s: -share[s])
-    parts = ", ".join(
-        f"{NAMES[s]} {share[s] * 100:.0f}% ({ms[s]:.2f} ms mean, {p50[s]:.2f} ms p50)" for s in order
-    )
+    parts = ", ".join(f"{NAMES[s]} {share[s] * 100:.0f}% ({ms[s]:.2f} ms mean, {p50[s]:.2f} ms p50)" for s in order)
     prof_total = totals.get("total", 0.0) or 1.0
     prof = ", ".join(
         f"{c} {v / prof_total * 100:.0f}%"

@@ -45,9 +45,7 @@ class Reference:
     def encode(self, text: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
         import torch
 
-        enc = self.tokenizer(
-            [self.prefix + text], truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
+        enc = self.tokenizer([self.prefix + text], truncation=True, max_length=self.max_length, return_tensors="pt")
         with torch.inference_mode():
             outs = self.model(enc["input_ids"], enc["attention_mask"])
         logits = {h: outs[i].numpy() for i, h in enumerate(self.heads)}

@@ -291,9 +291,7 @@ def render_markdown(r: dict[str, Any]) -> str:
     if prof:
         b = prof["breakdown"]
         lines += ["", "## Where the time goes (single post)", "", prof["summary"], ""]
-        lines += _head(
-            "part (timed inside Engine.triage)", "mean", "p50", "p99", "share of mean", align="lrrrr"
-        )
+        lines += _head("part (timed inside Engine.triage)", "mean", "p50", "p99", "share of mean", align="lrrrr")
         for k, v in b["share_of_engine_triage"].items():
             lines.append(
                 _row(
@@ -323,10 +321,7 @@ def render_markdown(r: dict[str, Any]) -> str:
             "",
         ]
         lines += _head("variant", "posts", "p50", "p95", "p99", align="lrrrr")
-        lines += [
-            _row(w["variant"], w["n"], _ms(w, "p50_ms"), _ms(w, "p95_ms"), _ms(w, "p99_ms"))
-            for w in wi["rows"]
-        ]
+        lines += [_row(w["variant"], w["n"], _ms(w, "p50_ms"), _ms(w, "p95_ms"), _ms(w, "p99_ms")) for w in wi["rows"]]
     lines += ["", "## Environment", ""] + _head("", "")
     lines += [_row(k, env.get(k)) for k in ENV_KEYS if k in env]
     lines.append(_row("versions", ", ".join(f"{k} {v}" for k, v in env["versions"].items())))

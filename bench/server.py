@@ -127,9 +127,7 @@ def _wait_ready(proc: subprocess.Popen, port: int, t0: float, timeout_s: float, 
             except httpx.HTTPError:
                 pass
             time.sleep(0.01)
-    raise RuntimeError(
-        f"server not ready after {timeout_s} s:\n" + log_path.read_text(errors="replace")[-3000:]
-    )
+    raise RuntimeError(f"server not ready after {timeout_s} s:\n" + log_path.read_text(errors="replace")[-3000:])
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -248,8 +246,7 @@ def load_test(
     """A warm-up, one fixed-rate phase, then rates stepped up until one is not sustained
     (> 1% errors or p99 ≥ 1 s), the steps run out or `budget_s` is spent."""
     bodies = [
-        json.dumps({"title": p.get("title") or "", "body": p["body"]}, ensure_ascii=False).encode()
-        for p in posts
+        json.dumps({"title": p.get("title") or "", "body": p["body"]}, ensure_ascii=False).encode() for p in posts
     ]
 
     async def main() -> dict[str, Any]:

@@ -30,9 +30,7 @@ def _session_without_spinning(engine: Engine, intra: int, inter: int) -> ort.Inf
     opts.inter_op_num_threads = inter
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(
-        str(engine.model.directory / ONNX_FILE), opts, providers=["CPUExecutionProvider"]
-    )
+    return ort.InferenceSession(str(engine.model.directory / ONNX_FILE), opts, providers=["CPUExecutionProvider"])
 
 
 def run(engine: Engine, posts: list[PostIn], n: int, intra: int, inter: int) -> list[dict[str, Any]]:

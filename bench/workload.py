@@ -74,9 +74,7 @@ def build_kbs(model: TriageModel, sizes: list[int], workdir: Path, kb_path: Path
     rng = np.random.default_rng(SEED)
     extra = max(0, n_max - len(shipped))
     src = rng.integers(0, len(shipped), size=extra)
-    noise = rng.normal(0.0, NOISE_NORM / np.sqrt(base.shape[1]), size=(extra, base.shape[1])).astype(
-        np.float32
-    )
+    noise = rng.normal(0.0, NOISE_NORM / np.sqrt(base.shape[1]), size=(extra, base.shape[1])).astype(np.float32)
     synth = base[src] + noise
     synth /= np.linalg.norm(synth, axis=1, keepdims=True)
     mean_cos = float((synth * base[src]).sum(1).mean()) if extra else 1.0

@@ -111,6 +111,25 @@ def cmd_xsid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    """Write evaluation results (JSON files from the other commands) into the model's
+    manifest metrics and regenerate its model card."""
+    from models.artifact import load_manifest, write_manifest
+
+    manifest = load_manifest(args.model)
+    for item in args.result:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise EvalInputError(f"--result {item!r} must look like name=path.json")
+        manifest.metrics[name] = json.loads(Path(path).read_text(encoding="utf-8"))
+    for item in args.note:
+        key, _, text = item.partition("=")
+        manifest.details[key] = text
+    write_manifest(Path(args.model), manifest, list(manifest.files))
+    print(f"recorded {', '.join(r.partition('=')[0] for r in args.result)} in {args.model}/manifest.json")
+    return 0
+
+
 def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
     if model:
         p.add_argument("--model", required=True, help="triage model directory (manifest.json, model.onnx)")
@@ -158,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     _common(x, model=False)
     x.set_defaults(func=cmd_xsid)
+    c = sub.add_parser("record", help="store evaluation JSON results in a model's manifest and model card")
+    c.add_argument("--model", required=True)
+    c.add_argument("--result", action="append", default=[], metavar="NAME=FILE.json")
+    c.add_argument("--note", action="append", default=[], metavar="KEY=TEXT", help="a line for the model card")
+    c.set_defaults(func=cmd_record)
     return parser
 
 

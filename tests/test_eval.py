@@ -325,3 +325,20 @@ def test_xsid_trains_a_foreign_label_set_end_to_end(tmp_path: Path, tiny_base: P
     result = json.loads(js.read_text())
     assert result["n"] + result["left_out_unseen_intent"] == 500
     assert _in_unit_interval(result["accuracy"], result["macro_f1"])
+
+
+def test_record_writes_results_into_manifest_and_card(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from eval.cli import main
+    from models.artifact import load_manifest
+
+    _, model = tiny
+    copy = tmp_path / "model"
+    shutil.copytree(model, copy)
+    result = tmp_path / "r.json"
+    result.write_text(json.dumps({"n": 3, "recall@1": 0.5}))
+    assert main(["record", "--model", str(copy), "--result", f"test_retrieval={result}"]) == 0
+    assert load_manifest(copy).metrics["test_retrieval"] == {"n": 3, "recall@1": 0.5}
+    assert "| test_retrieval | recall@1 | 0.5000 |" in (copy / "README.md").read_text()
+    assert main(["record", "--model", str(copy), "--result", "no-equals-sign"]) == 1
