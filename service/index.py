@@ -37,7 +37,7 @@ class VectorIndex:
     def upsert(self, ids: list[str], vectors: np.ndarray, meta: list[dict[str, str | None]]) -> None:
         with self._lock:
             vectors = np.asarray(vectors, dtype=np.float32)
-            new_rows = []
+            new_rows: list[np.ndarray] = []
             for a, v, m in zip(ids, vectors, meta, strict=True):
                 self._meta[a] = m
                 if a in self._pos:

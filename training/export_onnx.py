@@ -54,7 +54,7 @@ def parity(model: MultiTaskModel, onnx_path: Path, batches: list[tuple[torch.Ten
         return {"note": "no posts to compare"}
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
-    agree = {h: [] for h in model.heads_order}
+    agree: dict[str, list[np.ndarray]] = {h: [] for h in model.heads_order}
     cos: list[np.ndarray] = []
     model.eval()
     with torch.inference_mode():

@@ -6,6 +6,8 @@ encoder pass serves both tagging and answer retrieval.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -13,9 +15,9 @@ from models.encoder import load_transformer, mean_pool
 
 
 class MultiTaskModel(nn.Module):
-    def __init__(self, encoder: nn.Module, label_sets: dict[str, list[str]], dropout: float = 0.1) -> None:
+    def __init__(self, encoder: Any, label_sets: dict[str, list[str]], dropout: float = 0.1) -> None:
         super().__init__()
-        self.encoder = encoder
+        self.encoder: Any = encoder
         hidden = encoder.config.hidden_size
         self.heads_order = list(label_sets)
         self.dropout = nn.Dropout(dropout)

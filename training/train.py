@@ -87,7 +87,8 @@ def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator, b
 def freeze_lower_layers(model: MultiTaskModel, cfg: TrainConfig) -> None:
     if cfg.freeze_embeddings:
         model.encoder.embeddings.requires_grad_(False)
-    for layer in model.encoder.encoder.layer[:cfg.freeze_layers]:
+    layers: Any = model.encoder.encoder.layer
+    for layer in layers[:cfg.freeze_layers]:
         layer.requires_grad_(False)
 
 
@@ -106,7 +107,8 @@ def predict_logits(model: MultiTaskModel, batcher: Batcher, texts: list[str], pr
             ids, mask = batcher(texts[i:i + bs], prefix)
             outs.append([t.numpy() for t in model(ids, mask)])
     if not outs:
-        return [np.zeros((0, len(v))) for v in model.heads.values()], np.zeros((0, 1))
+        widths = [int(getattr(model.heads[h], "out_features")) for h in model.heads_order]  # noqa: B009
+        return [np.zeros((0, w)) for w in widths], np.zeros((0, 1))
     cols = [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))]
     return cols[:-1], cols[-1]
 
@@ -154,14 +156,14 @@ def train_loop(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher:
         started = time.perf_counter()
         model.train()
         batches = batch_order(lengths, cfg.batch_size, rng, cfg.length_buckets)
-        pair_order = rng.permutation(len(pairs)) if pairs else []
+        pair_order = rng.permutation(len(pairs)) if pairs else np.zeros(0, dtype=np.int64)
         bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, mininterval=5, disable=None)
         for step, idx in enumerate(bar):
             ids, mask = batcher([texts[i] for i in idx])
             outs = model(ids, mask)
             yb = torch.from_numpy(y_train[idx])
-            loss = sum(torch.nn.functional.cross_entropy(outs[k], yb[:, k], weight=weights[k])
-                       for k in range(len(labels.heads))) / len(labels.heads)
+            loss: torch.Tensor = torch.stack([torch.nn.functional.cross_entropy(outs[k], yb[:, k], weight=weights[k])
+                                              for k in range(len(labels.heads))]).mean()
             if pairs and step % cfg.contrastive_every == 0:
                 k = step // cfg.contrastive_every
                 start = (k * cfg.contrastive_batch) % max(1, len(pairs) - cfg.contrastive_batch + 1)
