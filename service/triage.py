@@ -69,7 +69,8 @@ class Engine:
         labels = {h: HeadOut(label=p.label, confidence=round(p.confidence, 4), uncertain=p.uncertain,
                              alternatives=[Alternative(label=a, confidence=round(c, 4)) for a, c in p.alternatives])
                   for h, p in pred.items()}
-        route = RouteOut(target=cast(Literal["peers", "klantexpert", "webcare"], decision.target), reasons=decision.reasons, explanation=decision.explanation,
+        target = cast(Literal["peers", "klantexpert", "webcare"], decision.target)
+        route = RouteOut(target=target, reasons=decision.reasons, explanation=decision.explanation,
                          expected_response=self.policy.expected_response(decision.target),
                          rules_fired=decision.rules_fired, fallback=decision.fallback)
         return TriageOut(labels=labels, language=language, suggestions=sugg, route=route,
