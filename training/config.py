@@ -36,6 +36,7 @@ class TrainConfig:
     max_train_posts: int = 0           # 0 = all; >0 for quick runs and tests
     threads: int = 0                   # torch threads; 0 = torch default
     quantize: bool = True              # int8 dynamic quantisation of the ONNX export
+    compare_retrievers: bool = True     # also score the frozen base as a separate retriever on dev
     abstain_target_precision: float = 0.9  # per-head threshold: keep predictions this precise on dev
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -229,6 +229,34 @@ def retrieval_eval(model: MultiTaskModel, corpus: Corpus, batcher: Batcher, spli
     return retrieval_report(scores, [a["id"] for a in corpus.kb], rel, round(float(threshold), 4))
 
 
+def frozen_base_retrieval(base: str, corpus: Corpus, split: str, max_length: int) -> dict[str, Any]:
+    """The separate-encoder alternative: the frozen base (all its layers) as retriever."""
+    from models.encoder import Encoder
+
+    queries = corpus.queries.splits[split]
+    if not queries or not corpus.kb:
+        return {}
+    enc = Encoder(base, max_length=max_length)
+    P = enc.embed([passage_text(a) for a in corpus.kb], PASSAGE)
+    Q = enc.embed([post_text(q) for q in queries], QUERY)
+    scores = Q @ P.T
+    rel = [q["relevant"] for q in queries]
+    return retrieval_report(scores, [a["id"] for a in corpus.kb], rel,
+                            round(best_abstain_threshold(scores.max(1), rel), 4))
+
+
+def retrieval_decision(shared: dict[str, Any], separate: dict[str, Any], tolerance: float = 0.02) -> dict[str, Any]:
+    """Serve one encoder pass (shared) unless a separate retriever is clearly better on dev.
+    A separate encoder doubles the encoder work per post."""
+    if not shared or not separate:
+        return {"choice": "shared", "why": "no dev queries to compare"}
+    gap = separate["mrr@10"] - shared["mrr@10"]
+    choice = "shared" if gap <= tolerance else "separate"
+    return {"choice": choice, "dev_mrr@10_shared": shared["mrr@10"], "dev_mrr@10_separate": separate["mrr@10"],
+            "dev_recall@1_shared": shared["recall@1"], "dev_recall@1_separate": separate["recall@1"],
+            "tolerance": tolerance}
+
+
 def write_artifact(out: Path, model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, tokenizer_dir: Path,
                    facts: dict[str, Any]) -> Manifest:
     export_onnx(model, out / "model.onnx", quantize=cfg.quantize)
@@ -270,9 +298,12 @@ def train_model(data: Path, out: Path, cfg: TrainConfig, labels: LabelConfig | N
     training = train_loop(model, corpus, cfg, batcher, ckpt)
     cal = calibrate(model, corpus, cfg, batcher)
     retrieval_dev = retrieval_eval(model, corpus, batcher, "dev")
+    separate_dev = frozen_base_retrieval(cfg.base, corpus, "dev", cfg.max_length) if cfg.compare_retrievers else {}
     metrics = {"training": {"best_epoch": training["best_epoch"],
                             "best_dev_mean_macro_f1": training["best_dev_mean_macro_f1"]},
-               "calibration_dev": cal["report"], "retrieval_dev": retrieval_dev}
+               "calibration_dev": cal["report"], "retrieval_dev": retrieval_dev,
+               "retrieval_dev_separate_frozen_base": separate_dev,
+               "retrieval_decision": retrieval_decision(retrieval_dev, separate_dev)}
     facts = {"metrics": metrics, "calibration": cal,
              "details": {"history": training["history"], "train_posts": len(corpus.posts.splits["train"]),
                          "dev_posts": len(corpus.posts.splits["dev"])}}
