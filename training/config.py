@@ -14,10 +14,10 @@ import yaml
 class TrainConfig:
     base: str = "models/base"          # base encoder: directory or HF hub id
     max_length: int = 128              # tokens per post (title + body); serving truncates the same
-    epochs: int = 3
+    epochs: int = 5
     batch_size: int = 16
-    lr: float = 5e-5                   # encoder
-    head_lr: float = 1e-3              # classification heads
+    lr: float = 1e-4                   # encoder
+    head_lr: float = 2e-3              # classification heads
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     dropout: float = 0.1
@@ -30,8 +30,8 @@ class TrainConfig:
     contrastive_every: int = 2         # one contrastive batch every n classification steps
     passage_max_length: int = 96       # tokens per KB passage in the contrastive objective
     freeze_embeddings: bool = True     # the (pruned) word embedding matrix stays fixed
-    freeze_layers: int = 2             # the first n encoder layers stay fixed (no backward through them)
-    keep_layers: int = 6               # keep the first n encoder layers (0 = all 12): CPU time budget
+    freeze_layers: int = 6             # the first n encoder layers stay fixed (no backward through them)
+    keep_layers: int = 0               # keep only the first n encoder layers (0 = all)
     length_buckets: bool = True        # batch posts of similar length together (less padding)
     max_train_posts: int = 0           # 0 = all; >0 for quick runs and tests
     threads: int = 0                   # torch threads; 0 = torch default
