@@ -64,7 +64,7 @@ def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
     out = tmp_path_factory.mktemp("tiny-model")
     cfg = TrainConfig(base=str(tiny_base), keep_layers=0, epochs=12, batch_size=8, lr=2e-3, head_lr=5e-3,
-                      patience=12, max_length=64, warmup_ratio=0.0, dropout=0.0, freeze_embeddings=False, freeze_layers=0,
-                      contrastive_weight=0.1)
+                      patience=12, max_length=64, warmup_ratio=0.0, dropout=0.0, freeze_embeddings=False,
+                      freeze_layers=0, contrastive_weight=0.1)
     train_model(MINI, out, cfg)
     return out
