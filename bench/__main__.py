@@ -6,10 +6,12 @@ import argparse
 import gc
 import json
 import os
+import signal
 import sys
 import tempfile
 import textwrap
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,13 @@ def model_info(model_dir: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so servers are stopped and the temporary stores removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with tempfile.TemporaryDirectory(prefix="wegwijzer-bench-") as tmp:
+        return run(args, Path(tmp))
+
+
+def run(args: argparse.Namespace, work: Path) -> int:
     cfg = QUICK if args.quick else FULL
     model_dir: Path = args.model
     if not (model_dir / "manifest.json").is_file():
@@ -101,8 +110,6 @@ def main(argv: list[str] | None = None) -> int:
         "config": {k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()}) for k, v in cfg.items()},
         "model": model_info(model_dir),
     }
-    tmp = tempfile.TemporaryDirectory(prefix="wegwijzer-bench-")
-    work = Path(tmp.name)
     settings = inprocess.settings_for(model_dir, work / "unused.sqlite3")
     env = environment.describe(settings)
     results["environment"] = env
@@ -198,50 +205,53 @@ def main(argv: list[str] | None = None) -> int:
         hf_logging.set_verbosity_error()
         from bench import reference
 
-        ref = reference.Reference(model_dir, threads=settings.intra_threads)
-        env["torch_threads_reference"] = ref.threads
-        env["torch_threads_default"] = ref.default_threads
-        say(
-            f"[reference] PyTorch fp32, {ref.keep_layers or 'all'} layers from {ref.base}, "
-            f"{ref.threads} torch threads (default {ref.default_threads}), loaded in {ref.load_s:.1f} s"
-        )
-        from service.inference import TriageModel
-
-        onnx_model = TriageModel(model_dir, settings.intra_threads, settings.inter_threads)
-        par = reference.parity(ref, onnx_model, rows)
-        del onnx_model
-        say(
-            f"  parity with ONNX (same text, {par['posts']} posts): "
-            f"label agreement {par['top1_label_agreement']}, "
-            f"embedding cosine mean {par['embedding_cosine_mean']}"
-        )
-        single_ref, speedup = {}, {}
-        for size in cfg["sizes"]:
-            r = reference.single_post(ref, rows, skb.kbs[size].matrix, cfg["ref_posts"])
-            single_ref[str(size)] = r
-            ip = results["inprocess"][str(size)]
-            speedup[str(size)] = {
-                f"{scope}_{q}": round(r[f"{q}_ms"] / src[f"{q}_ms"], 2)
-                for scope, src in (("engine", ip["engine_single_post"]), ("core", core_p[str(size)]))
-                for q in ("p50", "p95", "p99")
-            }
+        try:
+            ref = reference.Reference(model_dir, threads=settings.intra_threads)
+            env["torch_threads_reference"] = ref.threads
+            env["torch_threads_default"] = ref.default_threads
             say(
-                f"  {size:,} answers: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms "
-                f"-> ONNX "
-                f"Engine.triage is {speedup[str(size)]['engine_p50']}× faster at p50 "
-                f"(model+search only {speedup[str(size)]['core_p50']}×)"
+                f"[reference] PyTorch fp32, {ref.keep_layers or 'all'} layers from {ref.base}, "
+                f"{ref.threads} torch threads (default {ref.default_threads}), loaded in {ref.load_s:.1f} s"
             )
-        results["reference"] = {
-            "stack": "transformers BertModel (PyTorch fp32, default attention) + "
-            "PreTrainedTokenizerFast + numpy q @ M.T + argpartition top-3, "
-            "text = training.data_io.post_text",
-            "threads": ref.threads,
-            "load_s": round(ref.load_s, 1),
-            "parity": par,
-            "single_post": single_ref,
-            "speedup": speedup,
-        }
-        del ref
+            from service.inference import TriageModel
+
+            onnx_model = TriageModel(model_dir, settings.intra_threads, settings.inter_threads)
+            par = reference.parity(ref, onnx_model, rows)
+            del onnx_model
+            say(
+                f"  parity with ONNX (same text, {par['posts']} posts): "
+                f"label agreement {par['top1_label_agreement']}, "
+                f"embedding cosine mean {par['embedding_cosine_mean']}"
+            )
+            single_ref, speedup = {}, {}
+            for size in cfg["sizes"]:
+                r = reference.single_post(ref, rows, skb.kbs[size].matrix, cfg["ref_posts"])
+                single_ref[str(size)] = r
+                ip = results["inprocess"][str(size)]
+                speedup[str(size)] = {
+                    f"{scope}_{q}": round(r[f"{q}_ms"] / src[f"{q}_ms"], 2)
+                    for scope, src in (("engine", ip["engine_single_post"]), ("core", core_p[str(size)]))
+                    for q in ("p50", "p95", "p99")
+                }
+                say(
+                    f"  {size:,} answers: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms "
+                    f"-> ONNX "
+                    f"Engine.triage is {speedup[str(size)]['engine_p50']}× faster at p50 "
+                    f"(model+search only {speedup[str(size)]['core_p50']}×)"
+                )
+            results["reference"] = {
+                "stack": "transformers BertModel (PyTorch fp32, default attention) + "
+                "PreTrainedTokenizerFast + numpy q @ M.T + argpartition top-3, "
+                "text = training.data_io.post_text",
+                "threads": ref.threads,
+                "load_s": round(ref.load_s, 1),
+                "parity": par,
+                "single_post": single_ref,
+                "speedup": speedup,
+            }
+        except Exception as exc:  # noqa: BLE001 - a figure missing is reported, the rest is kept
+            results["reference_error"] = f"{type(exc).__name__}: {exc}"
+            say(f"  reference failed: {results['reference_error']}\n{traceback.format_exc()}")
         gc.collect()
 
     if not args.skip_reference:
@@ -249,12 +259,24 @@ def main(argv: list[str] | None = None) -> int:
     # HTTP ----------------------------------------------------------------------------------------
     if not args.skip_http:
         bg = environment.BackgroundLoad()
-        results["http"] = run_http(model_dir, work, skb, cfg)
+        results["http"] = {"servers": {}, "timeout_s": server.TIMEOUT_S, "max_inflight": server.MAX_INFLIGHT}
+        try:
+            run_http(model_dir, work, skb, cfg, results["http"]["servers"])
+        except Exception as exc:  # noqa: BLE001 - a figure missing is reported, the rest is kept
+            results["http_error"] = f"{type(exc).__name__}: {exc}"
+            say(f"  HTTP phase failed: {results['http_error']}")
         background["http"] = bg.cores()
     env["background_cpu_cores_by_section"] = background
     env["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     env["other_busy_python_processes_at_end"] = environment.other_busy_processes()
 
+    try:
+        now = model_info(model_dir)["onnx_sha256"]
+    except Exception:  # noqa: BLE001 - the directory may be gone or half written
+        now = None
+    if now != results["model"]["onnx_sha256"]:
+        results["model_changed_during_run"] = True
+        say(f"  warning: {model_dir} changed during the run (model.onnx sha now {now}); figures may mix models")
     results["notes"] = notes(results, skb)
     results["total_s"] = round(time.perf_counter() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -268,13 +290,14 @@ def main(argv: list[str] | None = None) -> int:
     say("")
     say(report.render_markdown(results))
     say(f"wrote {js}, {md}" + (f", {args.out / 'profile.txt'}" if prof_text else ""))
-    tmp.cleanup()
     return 0
 
 
-def run_http(model_dir: Path, work: Path, skb: workload.SyntheticKB, cfg: dict[str, Any]) -> dict[str, Any]:
+def run_http(
+    model_dir: Path, work: Path, skb: workload.SyntheticKB, cfg: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    """Fills `servers` as it goes, so what was measured survives a later failure."""
     rows = workload.load_posts()
-    servers: dict[str, Any] = {}
 
     def record(key: str, label: str, srv: server.Server, load: dict[str, Any] | None = None) -> None:
         servers[key] = {
@@ -324,7 +347,6 @@ def run_http(model_dir: Path, work: Path, skb: workload.SyntheticKB, cfg: dict[s
         errs = [p for p in [load["fixed"], *load["steps"]] if p["errors"]]
         if errs:
             servers[f"synthetic_{size}"]["log_tail"] = srv.log_tail()
-    return {"servers": servers, "timeout_s": server.TIMEOUT_S, "max_inflight": server.MAX_INFLIGHT}
 
 
 def notes(r: dict[str, Any], skb: workload.SyntheticKB) -> list[str]:

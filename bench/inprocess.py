@@ -17,7 +17,7 @@ from service.triage import Engine
 
 def settings_for(model_dir: Path, store_path: Path) -> Settings:
     # Settings() (not model_validate) so WEGWIJZER_* variables such as the thread counts still apply.
-    return Settings(model_dir=model_dir, store_path=store_path, seed_kb=None, auth_enabled=False)  # type: ignore[call-arg]
+    return Settings(model_dir=model_dir, store_path=store_path, seed_kb=None, auth_enabled=False)
 
 
 def make_engine(model_dir: Path, store_path: Path) -> tuple[Engine, float]:

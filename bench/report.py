@@ -282,6 +282,11 @@ def render_markdown(r: dict[str, Any]) -> str:
             "figures are pessimistic.",
             "",
         ]
+    if r.get("model_changed_during_run"):
+        lines += ["**Warning:** the model directory changed during the run; the figures may mix models.", ""]
+    for key in ("reference_error", "http_error"):
+        if r.get(key):
+            lines += [f"**{key.replace('_', ' ')}:** `{r[key]}`", ""]
     lines += ["## Targets", ""] + _head("what", "target", "measured", "met")
     lines += [_row(*row[:3], _met(row[3])) for row in target_rows(r)]
     lines += [""] + _inprocess(r)

@@ -51,6 +51,7 @@ class TriageModel:
         self.session = ort.InferenceSession(str(self.directory / ONNX_FILE), opts,
                                             providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
+        self.tokenizer.no_padding()  # padding and the attention mask are built here, per batch
         self.tokenizer.enable_truncation(self.manifest.max_length)
         self.heads = list(self.manifest.label_sets)
         self._outputs = [f"logits_{h}" for h in self.heads] + ["embedding"]
@@ -80,12 +81,25 @@ class TriageModel:
         mask = np.zeros((len(encs), width), dtype=np.int64)
         for i, e in enumerate(encs):
             ids[i, :len(e.ids)] = e.ids
-            mask[i, :len(e.ids)] = 1
+            mask[i, :len(e.ids)] = e.attention_mask
         return ids, mask
 
-    def run(self, texts: list[str], prefix: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Raw logits per head and embeddings for `texts` (one encoder pass)."""
-        ids, mask = self._encode(texts, self.query_prefix if prefix is None else prefix)
+    def run(self, texts: list[str], prefix: str | None = None, chunk: int = 32
+            ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Raw logits per head and embeddings for `texts` (one encoder pass per text).
+        Large batches are cut into length-sorted chunks so little compute goes to padding."""
+        prefix = self.query_prefix if prefix is None else prefix
+        if len(texts) <= chunk:
+            return self._run_padded(texts, prefix)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        parts = [self._run_padded([texts[i] for i in order[j:j + chunk]], prefix) for j in range(0, len(texts), chunk)]
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        logits = {h: np.concatenate([p[0][h] for p in parts])[inverse] for h in self.heads}
+        return logits, np.concatenate([p[1] for p in parts])[inverse]
+
+    def _run_padded(self, texts: list[str], prefix: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        ids, mask = self._encode(texts, prefix)
         outs = self.session.run(self._outputs, {"input_ids": ids, "attention_mask": mask})
         return {h: outs[i] for i, h in enumerate(self.heads)}, outs[-1]
 
@@ -109,9 +123,10 @@ class TriageModel:
             out.append(row)
         return out, emb
 
-    def embed_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        chunks = [self.run(texts[i:i + batch_size], self.passage_prefix)[1] for i in range(0, len(texts), batch_size)]
-        return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, self.dim), np.float32)
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return self.run(texts, self.passage_prefix)[1].astype(np.float32)
 
     @property
     def dim(self) -> int:

@@ -8,9 +8,9 @@ and the served artifact (model.onnx, tokenizer.json, manifest.json, README.md) i
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import random
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,10 +257,17 @@ def retrieval_decision(shared: dict[str, Any], separate: dict[str, Any], toleran
             "tolerance": tolerance}
 
 
-def write_artifact(out: Path, model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, tokenizer_dir: Path,
+def save_serving_tokenizer(tokenizer: Any, out: Path) -> None:
+    """tokenizer.json without the batch padding that transformers leaves configured on it."""
+    backend = copy.deepcopy(tokenizer.backend_tokenizer)
+    backend.no_padding()
+    backend.save(str(out / "tokenizer.json"))
+
+
+def write_artifact(out: Path, model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, tokenizer: Any,
                    facts: dict[str, Any]) -> Manifest:
     export_onnx(model, out / "model.onnx", quantize=cfg.quantize)
-    shutil.copy(tokenizer_dir / "tokenizer.json", out / "tokenizer.json")
+    save_serving_tokenizer(tokenizer, out)
     base_manifest = _base_manifest(cfg.base)
     manifest = Manifest(
         format_version=1, kind="triage-model",
@@ -307,9 +314,7 @@ def train_model(data: Path, out: Path, cfg: TrainConfig, labels: LabelConfig | N
     facts = {"metrics": metrics, "calibration": cal,
              "details": {"history": training["history"], "train_posts": len(corpus.posts.splits["train"]),
                          "dev_posts": len(corpus.posts.splits["dev"])}}
-    tok_dir = out / "checkpoints" / "tokenizer"
-    tokenizer.save_pretrained(str(tok_dir))
-    manifest = write_artifact(out, model, corpus, cfg, tok_dir, facts)
+    manifest = write_artifact(out, model, corpus, cfg, tokenizer, facts)
     test = corpus.posts.splits["test"]
     ids, masks = [], []
     for i in range(0, len(test), 32):
