@@ -53,6 +53,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     return run_training_cli(args)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from training.train import reexport
+
+    manifest = reexport(Path(args.model), Path(args.data))
+    print(json.dumps({k: manifest.metrics[k] for k in ("onnx_export", "onnx_parity_test")}, indent=2))
+    return 0
+
+
 def cmd_export_feedback(args: argparse.Namespace) -> int:
     from training.feedback_export import export_feedback
 
@@ -89,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--config", help="training config YAML")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     t.set_defaults(func=cmd_train)
+    e = sub.add_parser("export", help="re-export a trained model's ONNX graph from its best checkpoint")
+    e.add_argument("--model", required=True)
+    e.add_argument("--data", default="training/data")
+    e.set_defaults(func=cmd_export)
     f = sub.add_parser("export-feedback", help="write stored feedback as labelled posts (JSONL)")
     f.add_argument("--store", default=None, help="SQLite store (default: the service setting)")
     f.add_argument("--out", required=True)

@@ -28,7 +28,7 @@ from training import calibration
 from training.config import TrainConfig
 from training.corpus import Corpus, load_corpus
 from training.data_io import post_text, rows_sha256
-from training.export_onnx import export_onnx, parity
+from training.export_onnx import export_with_parity_gate, parity
 from training.model import MultiTaskModel
 from training.schema import LabelConfig
 
@@ -264,9 +264,18 @@ def save_serving_tokenizer(tokenizer: Any, out: Path) -> None:
     backend.save(str(out / "tokenizer.json"))
 
 
+def text_batches(batcher: Batcher, rows: list[dict], size: int = 32) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    texts = [post_text(r) for r in rows]
+    return [batcher(texts[i:i + size]) for i in range(0, len(texts), size)]
+
+
 def write_artifact(out: Path, model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, tokenizer: Any,
                    facts: dict[str, Any]) -> Manifest:
-    export_onnx(model, out / "model.onnx", quantize=cfg.quantize)
+    batcher = Batcher(tokenizer, cfg.max_length)
+    gate = export_with_parity_gate(model, out / "model.onnx", text_batches(batcher, corpus.posts.splits["dev"]),
+                                   cfg.quantize)
+    facts["metrics"]["onnx_export"] = {"chosen": gate["chosen"], "dev_parity": gate["dev_parity"],
+                                       "levels_tried": [t["level"] for t in gate["tried"]]}
     save_serving_tokenizer(tokenizer, out)
     base_manifest = _base_manifest(cfg.base)
     manifest = Manifest(
@@ -315,17 +324,32 @@ def train_model(data: Path, out: Path, cfg: TrainConfig, labels: LabelConfig | N
              "details": {"history": training["history"], "train_posts": len(corpus.posts.splits["train"]),
                          "dev_posts": len(corpus.posts.splits["dev"])}}
     manifest = write_artifact(out, model, corpus, cfg, tokenizer, facts)
-    test = corpus.posts.splits["test"]
-    ids, masks = [], []
-    for i in range(0, len(test), 32):
-        a, b = batcher([post_text(r) for r in test[i:i + 32]])
-        ids.append(a)
-        masks.append(b)
-    manifest.metrics["onnx_parity_test"] = parity(model, out / "model.onnx", list(zip(ids, masks, strict=True)))
+    test_batches = text_batches(batcher, corpus.posts.splits["test"])
+    manifest.metrics["onnx_parity_test"] = parity(model, out / "model.onnx", test_batches)
     manifest.details["training_seconds"] = round(time.perf_counter() - t0, 1)
     write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
     print(json.dumps(manifest.metrics["onnx_parity_test"], indent=2))
     return manifest
+
+
+def reexport(model_dir: Path, data: Path) -> Manifest:
+    """Export a trained model again from its best checkpoint (same parity gate as training)."""
+    manifest = load_manifest(model_dir, kind="triage-model", verify_files=False)
+    cfg = TrainConfig.load(None, [], **{k: v for k, v in manifest.details["train_config"].items() if k != "extra"})
+    model = MultiTaskModel.from_base(cfg.base, manifest.label_sets, 0.0, cfg.keep_layers)
+    model.load_state_dict(torch.load(model_dir / "checkpoints" / "model-best.pt"))
+    model.eval()
+    corpus = load_corpus(data, LabelConfig(manifest.label_sets))
+    tokenizer = load_tokenizer(cfg.base)
+    batcher = Batcher(tokenizer, cfg.max_length)
+    gate = export_with_parity_gate(model, model_dir / "model.onnx", text_batches(batcher, corpus.posts.splits["dev"]),
+                                   cfg.quantize)
+    manifest.metrics["onnx_export"] = {"chosen": gate["chosen"], "dev_parity": gate["dev_parity"],
+                                       "levels_tried": [t["level"] for t in gate["tried"]]}
+    manifest.metrics["onnx_parity_test"] = parity(model, model_dir / "model.onnx",
+                                                  text_batches(batcher, corpus.posts.splits["test"]))
+    save_serving_tokenizer(tokenizer, model_dir)
+    return write_manifest(model_dir, manifest, ["model.onnx", "tokenizer.json"])
 
 
 def run_training_cli(args: argparse.Namespace) -> int:
