@@ -233,6 +233,19 @@ def _runner() -> asyncio.Runner:
         return asyncio.Runner()
 
 
+async def _settle(server: Server, limit_s: float = 45.0) -> float:
+    """An overloaded server goes on working through requests whose clients gave up: wait until
+    its CPU use over half a second falls below a quarter of a core (at most `limit_s`)."""
+    t0 = time.perf_counter()
+    pid = server.proc.pid
+    while time.perf_counter() - t0 < limit_s:
+        c0 = proc_cpu_s(pid)
+        await asyncio.sleep(0.5)
+        if (proc_cpu_s(pid) - c0) / 0.5 < 0.25:
+            break
+    return round(time.perf_counter() - t0, 1)
+
+
 def load_test(
     server: Server,
     posts: list[dict[str, Any]],
@@ -242,48 +255,77 @@ def load_test(
     step_s: float,
     budget_s: float,
     log: Any = print,
+    steps_down: list[float] | None = None,
 ) -> dict[str, Any]:
     """A warm-up, one fixed-rate phase, then rates stepped up until one is not sustained
-    (> 1% errors or p99 ≥ 1 s), the steps run out or `budget_s` is spent."""
+    (> 1% errors or p99 ≥ 1 s), the steps run out or `budget_s` is spent. When not even the
+    first step is sustained, the rates in `steps_down` are tried in turn until one is."""
     bodies = [
         json.dumps({"title": p.get("title") or "", "body": p["body"]}, ensure_ascii=False).encode() for p in posts
     ]
 
+    def show(res: dict[str, Any]) -> None:
+        log(
+            f"    step {res['offered_rate']:g} req/s: completed {res['completed_rate']} req/s, "
+            f"p50 {res['latency'].get('p50_ms')} ms, p99 {res['latency'].get('p99_ms')} ms, "
+            f"errors {res['error_rate'] * 100:.2f}%, server CPU {res['server_cpu_cores']} cores, "
+            f"load generator CPU {res['loadgen_cpu_cores']} cores -> "
+            f"{'sustained' if res['sustained'] else 'NOT sustained'}"
+        )
+
     async def main() -> dict[str, Any]:
         limits = httpx.Limits(max_connections=MAX_INFLIGHT, max_keepalive_connections=MAX_INFLIGHT)
         async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT_S, limits=limits) as client:
+
+            async def phase(rate: float, seconds: float) -> dict[str, Any]:
+                waited = await _settle(server)
+                res = await _phase(client, bodies, rate, seconds, server)
+                res["settled_before_s"] = waited
+                return res
+
             await _phase(client, bodies, min(fixed_rate, 20.0), 2.0, server)  # warm-up (not reported)
-            fixed = await _phase(client, bodies, fixed_rate, fixed_s, server)
+            fixed = await phase(fixed_rate, fixed_s)
             log(
                 f"    fixed {fixed_rate:g} req/s for {fixed_s:g} s: p50 {fixed['latency'].get('p50_ms')} ms, "
                 f"p99 {fixed['latency'].get('p99_ms')} ms, errors {fixed['error_rate'] * 100:.2f}%, "
                 f"server CPU {fixed['server_cpu_cores']} cores"
             )
-            stepped = []
+            stepped: list[dict[str, Any]] = []
             t0 = time.perf_counter()
-            for rate in steps:
-                if time.perf_counter() - t0 + step_s > budget_s:
-                    log(f"    step-up stopped: time budget of {budget_s:g} s spent")
+
+            def time_left() -> bool:
+                if time.perf_counter() - t0 + step_s + TIMEOUT_S > budget_s:
+                    log(f"    stepping stopped: time budget of {budget_s:g} s spent")
+                    return False
+                return True
+
+            # when the fixed phase failed at the first step's rate, do not repeat it: go straight down
+            skip_up = bool(steps) and steps[0] == fixed_rate and not fixed["sustained"]
+            for rate in [] if skip_up else steps:
+                if not time_left():
                     break
-                res = await _phase(client, bodies, rate, step_s, server)
+                res = await phase(rate, step_s)
                 stepped.append(res)
-                log(
-                    f"    step {rate:g} req/s: completed {res['completed_rate']} req/s, "
-                    f"p50 {res['latency'].get('p50_ms')} ms, p99 {res['latency'].get('p99_ms')} ms, "
-                    f"errors {res['error_rate'] * 100:.2f}%, server CPU {res['server_cpu_cores']} cores, "
-                    f"load generator CPU {res['loadgen_cpu_cores']} cores -> "
-                    f"{'sustained' if res['sustained'] else 'NOT sustained'}"
-                )
+                show(res)
                 if not res["sustained"]:
                     break
-                await asyncio.sleep(1.0)
+            if skip_up or (stepped and not any(s["sustained"] for s in stepped)):
+                for rate in steps_down or []:
+                    if not time_left():
+                        break
+                    res = await phase(rate, step_s)
+                    stepped.append(res)
+                    show(res)
+                    if res["sustained"]:
+                        break
+            await _settle(server)
         ok = [s for s in stepped if s["sustained"]]
         return {
             "fixed": fixed,
             "steps": stepped,
             "max_sustained_rate": max((s["offered_rate"] for s in ok), default=None),
             "max_sustained_completed_rate": max((s["completed_rate"] for s in ok), default=None),
-            "step_limit_reached": bool(stepped) and all(s["sustained"] for s in stepped),
+            "step_limit_reached": bool(steps) and len(stepped) == len(steps) and all(s["sustained"] for s in stepped),
         }
 
     with _runner() as runner:
