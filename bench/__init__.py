@@ -11,6 +11,8 @@ Modules:
     inprocess     Engine.triage single-post latency, batch throughput, vector search alone
     reference     the straightforward stack: transformers/PyTorch fp32 + brute-force numpy search
     profiling     pyinstrument profile and a timed breakdown of one triage call
+    whatif        the same triage with runtime knobs changed (OpenBLAS threads, onnxruntime spinning)
     server        the real server in a subprocess: cold start, RSS, asyncio httpx load generator
+                  (open loop, fixed rate; a server left with an overload backlog is replaced)
     report        results.json / results.md and the targets table
 """

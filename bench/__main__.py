@@ -152,6 +152,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
     big = max(cfg["sizes"])
     prof_text = ""
     for size in cfg["sizes"]:
+        bg_size = environment.BackgroundLoad()
         engine, load_s = inprocess.make_engine(model_dir, skb.kbs[size].store_path)
         say(f"[in-process, {size:,} answers] engine built in {load_s:.2f} s (index {len(engine.index):,})")
         single = inprocess.single_post(engine, posts, cfg["single_posts"])
@@ -175,6 +176,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
             "core_single_post": core,
             "batch": batch,
             "search_alone": search,
+            "background_cpu_cores": bg_size.cores(),
         }
         if size == big:
             text, totals, tool = profiling.profile(engine, posts, cfg["profile_calls"])
@@ -332,8 +334,8 @@ def run_http(
     # 3. the largest synthetic KB: fixed rate, then step up
     size = max(skb.kbs)
     say(f"[HTTP] {size:,}-answer synthetic store")
-    with server.running_server(model_dir, skb.kbs[size].store_path, work / "server-big.log") as srv:
-        srv.started["ready_rss_mb"] = srv.rss_mb()
+    with server.RestartableServer(model_dir, skb.kbs[size].store_path, work, "server-big") as pool:
+        srv = pool.first
         say(f"  cold start {srv.cold_start_s:.2f} s, RSS {srv.started['ready_rss_mb']} MB")
         load = server.load_test(
             srv,
@@ -345,15 +347,16 @@ def run_http(
             cfg["http_step_budget_s"],
             say,
             cfg["http_steps_down"],
+            restart=pool.restart,
         )
-        record(f"synthetic_{size}", f"synthetic KB ({srv.answers:,} answers)", srv, load)
-        say(
-            f"  peak RSS {servers[f'synthetic_{size}']['peak_rss_mb']} MB; highest sustained rate "
-            f"{load['max_sustained_rate']} req/s"
-        )
-        errs = [p for p in [load["fixed"], *load["steps"]] if p["errors"]]
-        if errs:
-            servers[f"synthetic_{size}"]["log_tail"] = srv.log_tail()
+        key = f"synthetic_{size}"
+        record(key, f"synthetic KB ({srv.answers:,} answers)", srv, load)
+        servers[key]["peak_rss_mb"] = pool.peak_rss_mb()
+        servers[key]["server_starts"] = pool.starts
+        servers[key]["cold_starts_s_all"] = pool.cold_starts_s
+        say(f"  peak RSS {servers[key]['peak_rss_mb']} MB; highest sustained rate {load['max_sustained_rate']} req/s")
+        if any(p["errors"] for p in [load["fixed"], *load["steps"]]):
+            servers[key]["log_tail"] = pool.current.log_tail()
 
 
 def notes(r: dict[str, Any], skb: workload.SyntheticKB) -> list[str]:

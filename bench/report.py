@@ -205,6 +205,14 @@ def _inprocess(r: dict[str, Any]) -> list[str]:
                     "",
                 )
             )
+    bg = {size: ip.get("background_cpu_cores") for size, ip in r["inprocess"].items()}
+    if any(v is not None for v in bg.values()):
+        lines += [
+            "",
+            "Average CPU cores used by other processes while each KB size was measured: "
+            + ", ".join(f"{int(k):,} answers: {v}" for k, v in sorted(bg.items(), key=lambda kv: int(kv[0])))
+            + " (0 = the machine was otherwise idle).",
+        ]
     return lines
 
 
@@ -230,7 +238,7 @@ def _http(http: dict[str, Any]) -> list[str]:
             lines.append(
                 _row(
                     srv["label"],
-                    f"{name} {p['duration_s']:g} s",
+                    f"{name} {p['duration_s']:g} s" + (" (fresh server)" if p.get("restarted_before") else ""),
                     f"{p['offered_rate']:g}",
                     f"{p['completed_rate']:g}",
                     _ms(p["latency"], "p50_ms"),

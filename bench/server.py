@@ -233,17 +233,64 @@ def _runner() -> asyncio.Runner:
         return asyncio.Runner()
 
 
-async def _settle(server: Server, limit_s: float = 45.0) -> float:
+SETTLE_LIMIT_S = 20.0
+
+
+async def _settle(server: Server, limit_s: float = SETTLE_LIMIT_S) -> tuple[float, bool]:
     """An overloaded server goes on working through requests whose clients gave up: wait until
-    its CPU use over half a second falls below a quarter of a core (at most `limit_s`)."""
+    its CPU use over half a second falls below a quarter of a core (at most `limit_s`).
+    Returns (seconds waited, whether it settled)."""
     t0 = time.perf_counter()
     pid = server.proc.pid
     while time.perf_counter() - t0 < limit_s:
         c0 = proc_cpu_s(pid)
         await asyncio.sleep(0.5)
         if (proc_cpu_s(pid) - c0) / 0.5 < 0.25:
-            break
-    return round(time.perf_counter() - t0, 1)
+            return round(time.perf_counter() - t0, 1), True
+    return round(time.perf_counter() - t0, 1), False
+
+
+class RestartableServer:
+    """A server that can be replaced by a fresh one when an overload left it with a backlog
+    it does not work off in time (it has no admission control)."""
+
+    def __init__(self, model_dir: Path, store_path: Path, log_dir: Path, name: str) -> None:
+        self._args = (model_dir, store_path, log_dir, name)
+        self._stack = contextlib.ExitStack()
+        self.starts = 0
+        self.cold_starts_s: list[float] = []
+        self._peaks: list[float] = []
+        self.first: Server = self._start()
+        self.current = self.first
+
+    def _start(self) -> Server:
+        model_dir, store_path, log_dir, name = self._args
+        self.starts += 1
+        srv = self._stack.enter_context(running_server(model_dir, store_path, log_dir / f"{name}-{self.starts}.log"))
+        srv.started["ready_rss_mb"] = srv.rss_mb()
+        self.cold_starts_s.append(round(srv.cold_start_s, 2))
+        return srv
+
+    def restart(self) -> Server:
+        self._peaks.append(self.current.peak_rss_mb() or 0.0)
+        self._stack.close()
+        self._stack = contextlib.ExitStack()
+        self.current = self._start()
+        return self.current
+
+    def peak_rss_mb(self) -> float | None:
+        now = self.current.peak_rss_mb()
+        values = self._peaks + ([now] if now is not None else [])
+        return max(values) if values else None
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> RestartableServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def load_test(
@@ -256,10 +303,13 @@ def load_test(
     budget_s: float,
     log: Any = print,
     steps_down: list[float] | None = None,
+    restart: Any = None,
 ) -> dict[str, Any]:
     """A warm-up, one fixed-rate phase, then rates stepped up until one is not sustained
     (> 1% errors or p99 ≥ 1 s), the steps run out or `budget_s` is spent. When not even the
-    first step is sustained, the rates in `steps_down` are tried in turn until one is."""
+    first step is sustained, the rates in `steps_down` are tried in turn until one is. Before each
+    phase the server must settle; if it does not within SETTLE_LIMIT_S and `restart` (a callable
+    returning a fresh Server) is given, the server is replaced and the phase runs on the new one."""
     bodies = [
         json.dumps({"title": p.get("title") or "", "body": p["body"]}, ensure_ascii=False).encode() for p in posts
     ]
@@ -275,15 +325,35 @@ def load_test(
 
     async def main() -> dict[str, Any]:
         limits = httpx.Limits(max_connections=MAX_INFLIGHT, max_keepalive_connections=MAX_INFLIGHT)
-        async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT_S, limits=limits) as client:
+        state: dict[str, Any] = {"server": server, "last_failed": False}
+
+        def new_client() -> httpx.AsyncClient:
+            return httpx.AsyncClient(base_url=state["server"].url, timeout=TIMEOUT_S, limits=limits)
+
+        client = new_client()
+        try:
 
             async def phase(rate: float, seconds: float) -> dict[str, Any]:
-                waited = await _settle(server)
-                res = await _phase(client, bodies, rate, seconds, server)
-                res["settled_before_s"] = waited
+                """Settle (or, after a failed phase, replace the server at once), then measure."""
+                nonlocal client
+                waited, settled = 0.0, False
+                if not (state["last_failed"] and restart is not None):
+                    waited, settled = await _settle(state["server"])
+                restarted = False
+                if not settled and restart is not None:
+                    log("    server busy with the backlog of an overload: starting a fresh one")
+                    await client.aclose()
+                    state["server"] = restart()
+                    client = new_client()
+                    await _phase(client, bodies, min(rate, 10.0), 2.0, state["server"])  # warm-up
+                    restarted = True
+                res = await _phase(client, bodies, rate, seconds, state["server"])
+                res["settled_before_s"], res["restarted_before"] = waited, restarted
+                res["server_peak_rss_mb"] = state["server"].peak_rss_mb()
+                state["last_failed"] = not res["sustained"]
                 return res
 
-            await _phase(client, bodies, min(fixed_rate, 20.0), 2.0, server)  # warm-up (not reported)
+            await _phase(client, bodies, min(fixed_rate, 20.0), 2.0, state["server"])  # warm-up
             fixed = await phase(fixed_rate, fixed_s)
             log(
                 f"    fixed {fixed_rate:g} req/s for {fixed_s:g} s: p50 {fixed['latency'].get('p50_ms')} ms, "
@@ -318,7 +388,8 @@ def load_test(
                     show(res)
                     if res["sustained"]:
                         break
-            await _settle(server)
+        finally:
+            await client.aclose()
         ok = [s for s in stepped if s["sustained"]]
         return {
             "fixed": fixed,
