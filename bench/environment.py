@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from models.artifact import library_versions
 
 LIBRARIES = (
     "onnxruntime",
@@ -55,13 +56,7 @@ def cgroup_cpu_limit() -> str | None:
 
 
 def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for lib in LIBRARIES:
-        try:
-            out[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    return library_versions(LIBRARIES)
 
 
 def blas_info() -> list[dict[str, Any]]:

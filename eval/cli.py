@@ -190,9 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except DataValidationError as exc:
-        print(f"{len(exc.problems)} problem(s) found; nothing evaluated:", file=sys.stderr)
-        for problem in exc.problems:
-            print(str(problem), file=sys.stderr)
+        exc.report("; nothing evaluated:")
         return 1
     except (FileNotFoundError, ArtifactError, EvalInputError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -72,9 +72,9 @@ class Manifest(BaseModel):
         return self
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(libraries: tuple[str, ...] = TRACKED_LIBRARIES) -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for lib in TRACKED_LIBRARIES:
+    for lib in libraries:
         try:
             out[lib] = metadata.version(lib)
         except metadata.PackageNotFoundError:

@@ -14,10 +14,6 @@ if TYPE_CHECKING:
 QUERY, PASSAGE = "query: ", "passage: "
 
 
-def is_local_model(name_or_path: str | Path) -> bool:
-    return Path(name_or_path).is_dir()
-
-
 def load_tokenizer(name_or_path: str | Path):  # noqa: ANN201 - transformers tokenizer
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 

@@ -115,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except DataValidationError as exc:
-        print(f"{len(exc.problems)} problem(s) found:", file=sys.stderr)
-        for p in exc.problems:
-            print(f"  {p}", file=sys.stderr)
+        exc.report(":", indent="  ")
         return 1
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -33,6 +33,14 @@ class DataValidationError(ValueError):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def report(self, headline: str, indent: str = "") -> None:
+        """Print `N problem(s) found<headline>` and every problem to stderr (CLIs exit 1 after this)."""
+        import sys
+
+        print(f"{len(self.problems)} problem(s) found{headline}", file=sys.stderr)
+        for problem in self.problems:
+            print(f"{indent}{problem}", file=sys.stderr)
+
 
 @dataclass
 class LabelConfig:

@@ -92,7 +92,3 @@ def _near_duplicates(rows: list[dict[str, Any]], text) -> list[tuple[str, str]]:
         lsh.insert(r["id"], m)
         hashes[r["id"]] = m
     return pairs
-
-
-def query_text(row: dict[str, Any]) -> str:
-    return post_text(row)
