@@ -19,7 +19,7 @@ import numpy as np
 
 from eval.metrics import head_metrics, ranking_metrics
 from eval.posts import calibrated_probabilities
-from eval.retrieval import embed_queries
+from eval.retrieval import served_scores
 from eval.tables import markdown_table
 from service.inference import TriageModel
 
@@ -90,8 +90,9 @@ def own_passage_metrics(scores: np.ndarray) -> dict[str, float]:
     return ranking_metrics(scores, ids, [[str(i)] for i in range(scores.shape[0])])
 
 
-def model_faq_scores(model: TriageModel, questions: list[str], passages: list[str]) -> np.ndarray:
-    return embed_queries(model, questions) @ model.embed_passages(passages).T
+def model_faq_scores(model: TriageModel, questions: list[str], passages: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(served ranking, dense only) scores."""
+    return served_scores(model, passages, questions)
 
 
 def base_faq_metrics(base: str | Path, questions: list[str], passages: list[str],
@@ -122,7 +123,10 @@ def faq_retrieval(model: TriageModel, path: Path, base: str | Path | None, limit
     comparison: the model truncates every text at its manifest max_length)."""
     questions, passages = faq_pairs(path, limit)
     model_len = model.manifest.max_length
-    encoders = {f"model@{model_len}": own_passage_metrics(model_faq_scores(model, questions, passages))}
+    served, dense = model_faq_scores(model, questions, passages)
+    encoders = {f"model@{model_len}": own_passage_metrics(served)}
+    if model.lexical_weight:
+        encoders[f"model_dense_only@{model_len}"] = own_passage_metrics(dense)
     if base is not None:
         lengths = base_max_lengths or list(dict.fromkeys([BASE_MAX_LENGTH, model_len]))
         encoders.update(base_faq_metrics(base, questions, passages, lengths))

@@ -73,9 +73,13 @@ def best_abstain_threshold(top_scores: np.ndarray, relevant: list[list[str]]) ->
 
 
 def retrieval_report(scores: np.ndarray, answer_ids: list[str], relevant: list[list[str]],
-                     threshold: float) -> dict[str, float]:
+                     threshold: float, abstain_scores: np.ndarray | None = None) -> dict[str, float]:
+    """Ranking metrics on `scores`; abstention on each query's best score, or on
+    `abstain_scores` when the ranking score is not the one thresholded (hybrid retrieval)."""
     out = {"n": len(relevant), **ranking_metrics(scores, answer_ids, relevant)}
     top = scores.max(axis=1) if scores.size else np.zeros(len(relevant))
+    if abstain_scores is not None:
+        top = abstain_scores
     out.update(abstain_metrics(top, relevant, threshold))
     out["threshold"] = threshold
     return out

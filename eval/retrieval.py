@@ -1,6 +1,7 @@
-"""Evaluate answer suggestions: the model embeds the knowledge base (passages) and
-the queries; scores = Q @ P.T; the abstain threshold is the one in the manifest
-(chosen on dev at training time)."""
+"""Evaluate answer suggestions as the service serves them: the model embeds the knowledge
+base (passages) and the queries; the ranking is Q @ P.T + lexical_weight x BM25, and
+"nothing fits" compares the best dense cosine with the manifest's threshold (both chosen
+on dev at training time)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from eval.metrics import retrieval_report
+from eval.metrics import ranking_metrics, retrieval_report
 from service.inference import TriageModel, passage_text
+from service.lexical import bm25_matrix
 from training.data_io import post_text
 
 JSON_KEYS = ("n", "recall@1", "recall@3", "mrr@10", "ndcg@10",
@@ -22,22 +24,33 @@ def embed_queries(model: TriageModel, texts: list[str], batch_size: int = 32) ->
     return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, model.dim), np.float32)
 
 
+def served_scores(model: TriageModel, passages: list[str], queries: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(ranking scores, dense cosines) [queries, passages] as the service computes them."""
+    dense = embed_queries(model, queries) @ model.embed_passages(passages).T
+    if not model.lexical_weight or not queries:
+        return dense, dense
+    return dense + np.float32(model.lexical_weight) * bm25_matrix(passages, queries), dense
+
+
 def retrieval_scores(model: TriageModel, kb: list[dict[str, Any]],
-                     queries: list[dict[str, Any]]) -> np.ndarray:
-    passages = model.embed_passages([passage_text(a) for a in kb])
-    return embed_queries(model, [post_text(q) for q in queries]) @ passages.T
+                     queries: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    return served_scores(model, [passage_text(a) for a in kb], [post_text(q) for q in queries])
 
 
 def evaluate_retrieval(model: TriageModel, kb: list[dict[str, Any]],
                        queries: list[dict[str, Any]]) -> dict[str, Any]:
     """retrieval_report plus the per-query best scores (for the report's histogram)."""
-    scores = retrieval_scores(model, kb, queries)
+    scores, dense = retrieval_scores(model, kb, queries)
     relevant = [q["relevant"] for q in queries]
+    top = dense.max(axis=1) if dense.size else np.zeros(len(queries))
     out: dict[str, Any] = dict(retrieval_report(scores, [a["id"] for a in kb], relevant,
-                                                model.retrieval_threshold))
+                                                model.retrieval_threshold, top))
     out["answerable"] = sum(1 for r in relevant if r)
     out["kb_size"] = len(kb)
-    out["top_scores"] = scores.max(axis=1).tolist()
+    out["lexical_weight"] = model.lexical_weight
+    if model.lexical_weight:
+        out["dense_only"] = ranking_metrics(dense, [a["id"] for a in kb], relevant)
+    out["top_scores"] = top.tolist()
     out["has_relevant"] = [bool(r) for r in relevant]
     return out
 

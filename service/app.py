@@ -29,7 +29,7 @@ def build_engine(settings: Settings) -> Engine:
                         verify_files=settings.verify_model_files)
     policy = Policy.from_file(settings.policy_file, model.manifest.label_sets)
     store = Store(settings.store_path)
-    index = VectorIndex(model.dim)
+    index = VectorIndex(model.dim, model.lexical_weight)
     engine = Engine(model, store, index, policy, settings.max_suggestions)
     if store.count_answers() == 0 and settings.seed_kb is not None and Path(settings.seed_kb).is_file():
         seed_knowledge_base(engine, Path(settings.seed_kb))
@@ -55,7 +55,8 @@ def load_index(engine: Engine) -> None:
         emb = engine.model.embed_passages([passage_text(a) for a in rows])
         engine.store.upsert_answers(rows, emb, current)
     engine.index.rebuild([a["id"] for a in rows], emb if rows else emb.reshape(0, engine.index.dim),
-                         [{"product": a.get("product"), "topic": a.get("topic")} for a in rows])
+                         [{"product": a.get("product"), "topic": a.get("topic")} for a in rows],
+                         [passage_text(a) for a in rows])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,5 +1,14 @@
-"""In-memory vector index over normalised float32 embeddings: exact search as one
-matrix product, optional filters on product/topic, updated on every write."""
+"""In-memory answer index: exact dense search as one matrix product over normalised
+float32 embeddings, optionally fused with BM25 (service/lexical.py), optional filters on
+product/topic, updated on every write.
+
+Rows are stable slots: a delete empties its slot (reused by the next insert), so the dense
+matrix and the lexical postings stay aligned without renumbering.
+
+Ranking is by dense cosine + lexical_weight x BM25; "nothing fits" is decided on the dense
+cosine alone (a hit is kept only when its cosine reaches the threshold), because the dense
+score is the one comparable across queries. Both settings come from the model manifest.
+"""
 
 from __future__ import annotations
 
@@ -8,70 +17,112 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.lexical import LexicalIndex
+
 
 @dataclass
 class Hit:
     answer_id: str
-    score: float
+    score: float  # dense cosine similarity
 
 
 class VectorIndex:
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, lexical_weight: float = 0.0) -> None:
         self.dim = dim
+        self.lexical_weight = lexical_weight
         self._lock = threading.Lock()
-        self._ids: list[str] = []
+        self._reset(0)
+
+    def _reset(self, capacity: int) -> None:
+        self._ids: list[str | None] = []
         self._pos: dict[str, int] = {}
+        self._free: list[int] = []
         self._meta: dict[str, dict[str, str | None]] = {}
-        self._matrix = np.zeros((0, dim), dtype=np.float32)
+        self._matrix = np.zeros((capacity, self.dim), dtype=np.float32)
+        self._lexical = LexicalIndex() if self.lexical_weight else None
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._pos)
 
-    def rebuild(self, ids: list[str], vectors: np.ndarray, meta: list[dict[str, str | None]]) -> None:
+    def rebuild(self, ids: list[str], vectors: np.ndarray, meta: list[dict[str, str | None]],
+                texts: list[str] | None = None) -> None:
         with self._lock:
-            self._ids = list(ids)
-            self._pos = {a: i for i, a in enumerate(self._ids)}
-            self._matrix = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
-            self._meta = dict(zip(ids, meta, strict=True))
+            self._reset(0)
+            self._put(ids, vectors, meta, texts)
 
-    def upsert(self, ids: list[str], vectors: np.ndarray, meta: list[dict[str, str | None]]) -> None:
+    def upsert(self, ids: list[str], vectors: np.ndarray, meta: list[dict[str, str | None]],
+               texts: list[str] | None = None) -> None:
         with self._lock:
-            vectors = np.asarray(vectors, dtype=np.float32)
-            new_rows: list[np.ndarray] = []
-            for a, v, m in zip(ids, vectors, meta, strict=True):
-                self._meta[a] = m
-                if a in self._pos:
-                    self._matrix[self._pos[a]] = v
-                else:
-                    self._pos[a] = len(self._ids) + len(new_rows)
-                    new_rows.append(v)
-                    self._ids.append(a)
-            if new_rows:
-                self._matrix = np.vstack([self._matrix, np.stack(new_rows)])
+            self._put(ids, vectors, meta, texts)
+
+    def _put(self, ids: list[str], vectors: np.ndarray, meta: list[dict[str, str | None]],
+             texts: list[str] | None) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        if self._lexical is not None and (texts is None or len(texts) != len(ids)):
+            raise ValueError("a lexical index needs one passage text per answer")
+        slots = [self._slot_for(a) for a in ids]
+        if slots and max(slots) >= len(self._matrix):
+            grown = np.zeros((max(max(slots) + 1, 2 * len(self._matrix)), self.dim), dtype=np.float32)
+            grown[:len(self._matrix)] = self._matrix
+            self._matrix = grown
+        self._matrix[slots] = vectors
+        for i, (a, m) in enumerate(zip(ids, meta, strict=True)):
+            self._meta[a] = m
+            if self._lexical is not None and texts is not None:
+                self._lexical.set(slots[i], texts[i])
+
+    def _slot_for(self, answer_id: str) -> int:
+        slot = self._pos.get(answer_id)
+        if slot is None:
+            slot = self._free.pop() if self._free else len(self._ids)
+            if slot == len(self._ids):
+                self._ids.append(answer_id)
+            else:
+                self._ids[slot] = answer_id
+            self._pos[answer_id] = slot
+        return slot
 
     def delete(self, answer_id: str) -> None:
         with self._lock:
-            i = self._pos.pop(answer_id, None)
-            if i is None:
+            slot = self._pos.pop(answer_id, None)
+            if slot is None:
                 return
-            self._matrix = np.delete(self._matrix, i, axis=0)
-            del self._ids[i]
+            self._ids[slot] = None
+            self._matrix[slot] = 0.0
             self._meta.pop(answer_id, None)
-            self._pos = {a: j for j, a in enumerate(self._ids)}
+            self._free.append(slot)
+            if self._lexical is not None:
+                self._lexical.remove(slot)
 
-    def search(self, queries: np.ndarray, k: int, filters: dict[str, str] | None = None) -> list[list[Hit]]:
+    def search(self, queries: np.ndarray, k: int, filters: dict[str, str] | None = None,
+               texts: list[str] | None = None) -> list[list[Hit]]:
+        """Top-k per query, best first. `texts` (the query texts) switch on the lexical part."""
         with self._lock:
-            matrix, ids, meta = self._matrix, self._ids, self._meta
-        if not ids:
+            return self._search(np.asarray(queries, dtype=np.float32), k, filters, texts)
+
+    def _search(self, queries: np.ndarray, k: int, filters: dict[str, str] | None,
+                texts: list[str] | None) -> list[list[Hit]]:
+        size = len(self._ids)
+        if not self._pos:
             return [[] for _ in range(len(queries))]
-        scores = np.asarray(queries, dtype=np.float32) @ matrix.T
-        if filters:
-            allowed = np.array([all(meta[a].get(f) == v for f, v in filters.items()) for a in ids])
-            scores = np.where(allowed, scores, -np.inf)
-        k = min(k, len(ids))
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        dense = queries @ self._matrix[:size].T
+        ranking: np.ndarray = dense
+        if self._lexical is not None and texts is not None:
+            lexical = np.stack([self._lexical.scores(t, size) for t in texts])
+            ranking = dense + np.float32(self.lexical_weight) * lexical
+        allowed = self._allowed(filters, size)
+        if allowed is not None:
+            ranking = np.where(allowed, ranking, -np.inf)
+        k = min(k, len(self._pos))
+        top = np.argpartition(-ranking, k - 1, axis=1)[:, :k]
         out = []
-        for row, cand in zip(scores, top, strict=True):
-            cand = cand[np.argsort(-row[cand])]
-            out.append([Hit(ids[j], float(row[j])) for j in cand if np.isfinite(row[j])])
+        for rank_row, dense_row, cand in zip(ranking, dense, top, strict=True):
+            cand = cand[np.argsort(-rank_row[cand], kind="stable")]
+            out.append([Hit(self._ids[j] or "", float(dense_row[j])) for j in cand if np.isfinite(rank_row[j])])
         return out
+
+    def _allowed(self, filters: dict[str, str] | None, size: int) -> np.ndarray | None:
+        if not filters and len(self._pos) == size:
+            return None
+        return np.array([a is not None and (not filters or all(self._meta[a].get(f) == v for f, v in filters.items()))
+                         for a in self._ids])

@@ -35,9 +35,9 @@ class Engine:
         title, body = clean_text(title or ""), clean_text(body)
         return f"{title}\n{body}" if title else body
 
-    def suggestions_for(self, embeddings: np.ndarray, k: int, filters: dict[str, str] | None = None
-                        ) -> list[list[Suggestion]]:
-        hits = self.index.search(embeddings, k, filters)
+    def suggestions_for(self, embeddings: np.ndarray, texts: list[str], k: int,
+                        filters: dict[str, str] | None = None) -> list[list[Suggestion]]:
+        hits = self.index.search(embeddings, k, filters, texts)
         out = []
         for row in hits:
             kept = [h for h in row if h.score >= self.model.retrieval_threshold]
@@ -53,7 +53,7 @@ class Engine:
     def triage(self, posts: list[PostIn]) -> list[TriageOut]:
         texts = [self.text_of(p.title, p.body) for p in posts]
         preds, emb = self.model.predict(texts)
-        suggestions = self.suggestions_for(emb, self.max_suggestions)
+        suggestions = self.suggestions_for(emb, texts, self.max_suggestions)
         return [self._one(p, t, pred, sug) for p, t, pred, sug in zip(posts, texts, preds, suggestions, strict=True)]
 
     def _one(self, post: PostIn, text: str, pred: dict, sugg: list[Suggestion]) -> TriageOut:

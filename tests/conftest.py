@@ -58,13 +58,15 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer model trained (overfitted) on tests/data/mini through the real pipeline."""
+    """A 2-layer model trained (overfitted) on tests/data/mini through the real pipeline, in the
+    served layout: a frozen 1-layer trunk, one fine-tuned layer for the heads, one frozen
+    layer as the retrieval tower."""
     from training.config import TrainConfig
     from training.train import train_model
 
     out = tmp_path_factory.mktemp("tiny-model")
     cfg = TrainConfig(base=str(tiny_base), keep_layers=0, epochs=12, batch_size=8, lr=2e-3, head_lr=5e-3,
-                      patience=12, max_length=64, warmup_ratio=0.0, dropout=0.0, freeze_embeddings=False,
-                      freeze_layers=0, contrastive_weight=0.1)
+                      patience=12, max_length=64, warmup_ratio=0.0, dropout=0.0, freeze_embeddings=True,
+                      freeze_layers=1, retrieval="tower")
     train_model(MINI, out, cfg)
     return out

@@ -20,7 +20,7 @@ from training.corpus import load_corpus
 from training.data_io import load_posts, post_text
 from training.export_onnx import parity
 from training.model import MultiTaskModel
-from training.train import Batcher
+from training.train import Batcher, load_checkpoint_model
 
 
 def test_config_validates_and_overrides(tmp_path: Path) -> None:
@@ -89,10 +89,7 @@ def test_checkpoints_written(tiny_model: Path) -> None:
 
 
 def _reloaded_torch_model(tiny_model: Path, tiny_base: Path) -> MultiTaskModel:
-    m = load_manifest(tiny_model, verify_files=False)
-    model = MultiTaskModel.from_base(str(tiny_base), m.label_sets, dropout=0.0)
-    model.load_state_dict(torch.load(tiny_model / "checkpoints" / "model-best.pt"))
-    return model.eval()
+    return load_checkpoint_model(tiny_model, str(tiny_base))[1]
 
 
 def test_onnx_int8_parity_with_torch(tiny_model: Path, tiny_base: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -14,7 +14,7 @@ import yaml
 class TrainConfig:
     base: str = "models/base"          # base encoder: directory or HF hub id
     max_length: int = 128              # tokens per post (title + body); serving truncates the same
-    epochs: int = 5
+    epochs: int = 8
     batch_size: int = 16
     lr: float = 1e-4                   # encoder
     head_lr: float = 2e-3              # classification heads
@@ -24,7 +24,8 @@ class TrainConfig:
     seed: int = 13
     patience: int = 2                  # early stopping on dev mean macro-F1
     class_weighting: bool = True       # inverse-sqrt-frequency class weights per head
-    contrastive_weight: float = 0.5    # weight of the in-batch-negatives retrieval loss
+    retrieval: Literal["tower", "shared"] = "tower"  # see training/model.py; tower = frozen base retriever
+    contrastive_weight: float = 0.0    # weight of the in-batch-negatives retrieval loss (shared only)
     contrastive_batch: int = 16
     contrastive_scale: float = 20.0
     contrastive_every: int = 2         # one contrastive batch every n classification steps
@@ -36,6 +37,7 @@ class TrainConfig:
     max_train_posts: int = 0           # 0 = all; >0 for quick runs and tests
     threads: int = 0                   # torch threads; 0 = torch default
     quantize: bool = True              # int8 dynamic quantisation of the ONNX export
+    hybrid: bool = True                # fuse BM25 into the ranking with a weight chosen on dev (0 if it doesn't help)
     compare_retrievers: bool = True     # also score the frozen base as a separate retriever on dev
     abstain_target_precision: float = 0.9  # per-head threshold: keep predictions this precise on dev
     extra: dict[str, Any] = field(default_factory=dict)
@@ -60,6 +62,11 @@ class TrainConfig:
             "max_train_posts": self.max_train_posts >= 0,
             "abstain_target_precision": 0 < self.abstain_target_precision <= 1,
         }
+        if self.retrieval == "tower":
+            checks.update({"freeze_embeddings": self.freeze_embeddings,  # the trunk must stay the base's
+                           "freeze_layers": 1 <= self.freeze_layers < 12,
+                           "contrastive_weight": self.contrastive_weight == 0,  # the tower is never trained
+                           "keep_layers": self.keep_layers == 0 or self.keep_layers > self.freeze_layers})
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ValueError("invalid training config: " + ", ".join(f"{k}={getattr(self, k)!r}" for k in bad))

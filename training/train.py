@@ -20,10 +20,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from eval.metrics import best_abstain_threshold, head_metrics, retrieval_report
+from eval.metrics import best_abstain_threshold, head_metrics, ranking_metrics, retrieval_report
 from models.artifact import Manifest, load_manifest, write_manifest
 from models.encoder import PASSAGE, QUERY, load_tokenizer
 from service.inference import passage_text
+from service.lexical import bm25_matrix
 from training import calibration
 from training.config import TrainConfig
 from training.corpus import Corpus, load_corpus
@@ -82,6 +83,10 @@ def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator, b
                                 for i in range(0, len(order), chunk)]) if len(order) else order
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def tower_from(cfg: TrainConfig) -> int:
+    return cfg.freeze_layers if cfg.retrieval == "tower" else 0
 
 
 def freeze_lower_layers(model: MultiTaskModel, cfg: TrainConfig) -> None:
@@ -160,7 +165,7 @@ def train_loop(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher:
         bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, mininterval=5, disable=None)
         for step, idx in enumerate(bar):
             ids, mask = batcher([texts[i] for i in idx])
-            outs = model(ids, mask)
+            outs = model(ids, mask, embed=False)
             yb = torch.from_numpy(y_train[idx])
             loss: torch.Tensor = torch.stack([torch.nn.functional.cross_entropy(outs[k], yb[:, k], weight=weights[k])
                                               for k in range(len(labels.heads))]).mean()
@@ -215,18 +220,50 @@ def calibrate(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher: 
     return {"temperatures": temps, "thresholds": thresholds, "report": report}
 
 
-def retrieval_eval(model: MultiTaskModel, corpus: Corpus, batcher: Batcher, split: str,
-                   threshold: float | None = None) -> dict[str, Any]:
-    queries = corpus.queries.splits[split]
-    if not queries or not corpus.kb:
-        return {}
-    _, P = predict_logits(model, batcher, [passage_text(a) for a in corpus.kb], PASSAGE)
-    _, Q = predict_logits(model, batcher, [post_text(q) for q in queries], QUERY)
-    scores = Q @ P.T
-    rel = [q["relevant"] for q in queries]
-    if threshold is None:
-        threshold = best_abstain_threshold(scores.max(1), rel)
-    return retrieval_report(scores, [a["id"] for a in corpus.kb], rel, round(float(threshold), 4))
+LEXICAL_WEIGHTS = (0.0, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03)
+
+
+@dataclass
+class RetrievalScores:
+    dense: np.ndarray
+    lexical: np.ndarray
+    relevant: list[list[str]]
+
+
+def retrieval_scores(model: MultiTaskModel, batcher: Batcher, passages: tuple[list[str], np.ndarray],
+                     queries: list[dict]) -> RetrievalScores:
+    texts = [post_text(q) for q in queries]
+    _, Q = predict_logits(model, batcher, texts, QUERY)
+    return RetrievalScores(Q @ passages[1].T, bm25_matrix(passages[0], texts), [q["relevant"] for q in queries])
+
+
+def choose_lexical_weight(sets: list[RetrievalScores], ids: list[str]) -> float:
+    """The BM25 weight with the best MRR@10 over `sets` (ties: the smaller weight)."""
+    def mrr(w: float) -> float:
+        return float(np.mean([ranking_metrics(s.dense + w * s.lexical, ids, s.relevant)["mrr@10"] for s in sets]))
+    scored = [(mrr(w), -w) for w in LEXICAL_WEIGHTS]
+    return -max(scored)[1]
+
+
+def fit_retrieval(model: MultiTaskModel, corpus: Corpus, batcher: Batcher, cfg: TrainConfig) -> dict[str, Any]:
+    """Lexical weight and abstain threshold, chosen without test data. The weight is chosen on dev
+    queries, plus the train queries when the retriever never trained on them (the frozen tower);
+    the threshold (on the dense cosine) on dev by abstain F1."""
+    if not corpus.queries.splits["dev"] or not corpus.kb:
+        return {"threshold": 0.0, "lexical_weight": 0.0}
+    ids = [a["id"] for a in corpus.kb]
+    texts = [passage_text(a) for a in corpus.kb]
+    passages = (texts, predict_logits(model, batcher, texts, PASSAGE)[1])
+    dev = retrieval_scores(model, batcher, passages, corpus.queries.splits["dev"])
+    sets = [dev]
+    if cfg.retrieval == "tower" and corpus.queries.splits["train"]:
+        sets.append(retrieval_scores(model, batcher, passages, corpus.queries.splits["train"]))
+    weight = choose_lexical_weight(sets, ids) if cfg.hybrid else 0.0
+    threshold = round(best_abstain_threshold(dev.dense.max(1), dev.relevant), 4)
+    report = retrieval_report(dev.dense + weight * dev.lexical, ids, dev.relevant, threshold, dev.dense.max(1))
+    dense_only = retrieval_report(dev.dense, ids, dev.relevant, threshold)
+    return {**report, "lexical_weight": weight, "dense_only": dense_only,
+            "weight_chosen_on": "dev + train queries" if len(sets) > 1 else "dev queries"}
 
 
 def frozen_base_retrieval(base: str, corpus: Corpus, split: str, max_length: int) -> dict[str, Any]:
@@ -245,16 +282,23 @@ def frozen_base_retrieval(base: str, corpus: Corpus, split: str, max_length: int
                             round(best_abstain_threshold(scores.max(1), rel), 4))
 
 
-def retrieval_decision(shared: dict[str, Any], separate: dict[str, Any], tolerance: float = 0.02) -> dict[str, Any]:
-    """Serve one encoder pass (shared) unless a separate retriever is clearly better on dev.
-    A separate encoder doubles the encoder work per post."""
+def retrieval_decision(cfg: TrainConfig, shared: dict[str, Any], separate: dict[str, Any],
+                       tolerance: float = 0.02) -> dict[str, Any]:
+    """Record which retriever is served and why. The tower layout serves the base's own
+    embedding by construction; a shared layout is compared with the frozen base on dev."""
+    if cfg.retrieval == "tower":
+        return {"choice": "tower", "tower_from_layer": cfg.freeze_layers,
+                "why": "the base model's frozen upper layers give the retrieval embedding, so domain tuning "
+                       "cannot cost general retrieval; the trunk below them is shared with the heads"}
     if not shared or not separate:
         return {"choice": "shared", "why": "no dev queries to compare"}
     gap = separate["mrr@10"] - shared["mrr@10"]
-    choice = "shared" if gap <= tolerance else "separate"
-    return {"choice": choice, "dev_mrr@10_shared": shared["mrr@10"], "dev_mrr@10_separate": separate["mrr@10"],
+    if gap > tolerance:
+        print(f"warning: the frozen base retrieves better on dev (MRR@10 {separate['mrr@10']:.3f} vs "
+              f"{shared['mrr@10']:.3f}); consider retrieval=tower", flush=True)
+    return {"choice": "shared", "dev_mrr@10_shared": shared["mrr@10"], "dev_mrr@10_separate": separate["mrr@10"],
             "dev_recall@1_shared": shared["recall@1"], "dev_recall@1_separate": separate["recall@1"],
-            "tolerance": tolerance}
+            "separate_clearly_better": gap > tolerance, "tolerance": tolerance}
 
 
 def save_serving_tokenizer(tokenizer: Any, out: Path) -> None:
@@ -287,7 +331,8 @@ def write_artifact(out: Path, model: MultiTaskModel, corpus: Corpus, cfg: TrainC
         metrics=facts["metrics"], calibration=facts["calibration"]["temperatures"],
         thresholds=facts["calibration"]["thresholds"],
         retrieval={"threshold": facts["metrics"]["retrieval_dev"].get("threshold", 0.0),
-                   "query_prefix": QUERY, "passage_prefix": PASSAGE, "encoder": "shared"},
+                   "lexical_weight": facts["metrics"]["retrieval_dev"].get("lexical_weight", 0.0),
+                   "query_prefix": QUERY, "passage_prefix": PASSAGE, "encoder": cfg.retrieval},
         max_length=cfg.max_length, details={"train_config": cfg.to_dict(), **facts["details"]})
     return write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
 
@@ -310,16 +355,17 @@ def train_model(data: Path, out: Path, cfg: TrainConfig, labels: LabelConfig | N
     ckpt.mkdir(exist_ok=True)
     tokenizer = load_tokenizer(cfg.base)
     batcher = Batcher(tokenizer, cfg.max_length)
-    model = MultiTaskModel.from_base(cfg.base, corpus.labels.heads, cfg.dropout, cfg.keep_layers)
+    model = MultiTaskModel.from_base(cfg.base, corpus.labels.heads, cfg.dropout, cfg.keep_layers, tower_from(cfg))
     training = train_loop(model, corpus, cfg, batcher, ckpt)
     cal = calibrate(model, corpus, cfg, batcher)
-    retrieval_dev = retrieval_eval(model, corpus, batcher, "dev")
-    separate_dev = frozen_base_retrieval(cfg.base, corpus, "dev", cfg.max_length) if cfg.compare_retrievers else {}
+    retrieval_dev = fit_retrieval(model, corpus, batcher, cfg)
+    compare = cfg.compare_retrievers and cfg.retrieval == "shared"  # the tower *is* the frozen base
+    separate_dev = frozen_base_retrieval(cfg.base, corpus, "dev", cfg.max_length) if compare else {}
     metrics = {"training": {"best_epoch": training["best_epoch"],
                             "best_dev_mean_macro_f1": training["best_dev_mean_macro_f1"]},
                "calibration_dev": cal["report"], "retrieval_dev": retrieval_dev,
                "retrieval_dev_separate_frozen_base": separate_dev,
-               "retrieval_decision": retrieval_decision(retrieval_dev, separate_dev)}
+               "retrieval_decision": retrieval_decision(cfg, retrieval_dev, separate_dev)}
     facts = {"metrics": metrics, "calibration": cal,
              "details": {"history": training["history"], "train_posts": len(corpus.posts.splits["train"]),
                          "dev_posts": len(corpus.posts.splits["dev"])}}
@@ -332,13 +378,22 @@ def train_model(data: Path, out: Path, cfg: TrainConfig, labels: LabelConfig | N
     return manifest
 
 
-def reexport(model_dir: Path, data: Path) -> Manifest:
-    """Export a trained model again from its best checkpoint (same parity gate as training)."""
+def load_checkpoint_model(model_dir: Path, base: str | None = None,
+                          checkpoint: str = "model-best") -> tuple[TrainConfig, MultiTaskModel]:
+    """The torch model of a trained model directory, rebuilt from its training config."""
     manifest = load_manifest(model_dir, kind="triage-model", verify_files=False)
-    cfg = TrainConfig.load(None, [], **{k: v for k, v in manifest.details["train_config"].items() if k != "extra"})
-    model = MultiTaskModel.from_base(cfg.base, manifest.label_sets, 0.0, cfg.keep_layers)
-    model.load_state_dict(torch.load(model_dir / "checkpoints" / "model-best.pt"))
-    model.eval()
+    values = {k: v for k, v in manifest.details["train_config"].items() if k != "extra"}
+    cfg = TrainConfig.load(None, [], **{**values, **({"base": base} if base else {})})
+    model = MultiTaskModel.from_base(cfg.base, manifest.label_sets, 0.0, cfg.keep_layers, tower_from(cfg))
+    model.load_state_dict(torch.load(model_dir / "checkpoints" / f"{checkpoint}.pt"))
+    return cfg, model.eval()
+
+
+def reexport(model_dir: Path, data: Path) -> Manifest:
+    """Export a trained model again from its best checkpoint (same parity gate as training) and
+    re-fit its retrieval settings (lexical weight, abstain threshold) on dev."""
+    manifest = load_manifest(model_dir, kind="triage-model", verify_files=False)
+    cfg, model = load_checkpoint_model(model_dir)
     corpus = load_corpus(data, LabelConfig(manifest.label_sets))
     tokenizer = load_tokenizer(cfg.base)
     batcher = Batcher(tokenizer, cfg.max_length)
@@ -348,6 +403,11 @@ def reexport(model_dir: Path, data: Path) -> Manifest:
                                        "levels_tried": [t["level"] for t in gate["tried"]]}
     manifest.metrics["onnx_parity_test"] = parity(model, model_dir / "model.onnx",
                                                   text_batches(batcher, corpus.posts.splits["test"]))
+    retrieval = fit_retrieval(model, corpus, batcher, cfg)
+    manifest.metrics["retrieval_dev"] = retrieval
+    manifest.metrics["retrieval_decision"] = retrieval_decision(cfg, retrieval, {})
+    manifest.retrieval.update({"threshold": retrieval["threshold"], "lexical_weight": retrieval["lexical_weight"],
+                               "encoder": cfg.retrieval})
     save_serving_tokenizer(tokenizer, model_dir)
     return write_manifest(model_dir, manifest, ["model.onnx", "tokenizer.json"])
 

@@ -18,10 +18,11 @@ AnswerId = Path(..., pattern=ID_PATTERN, description="answer id, e.g. kb-0001")
 
 def write_answers(engine: EngineDep, answers: list[dict[str, Any]]) -> None:
     """Embed, commit to SQLite (durable), then update the in-memory index."""
-    emb = engine.model.embed_passages([passage_text(a) for a in answers])
+    passages = [passage_text(a) for a in answers]
+    emb = engine.model.embed_passages(passages)
     engine.store.upsert_answers(answers, emb, engine.model.manifest.files.get("model.onnx", ""))
     engine.index.upsert([a["id"] for a in answers], emb,
-                        [{"product": a.get("product"), "topic": a.get("topic")} for a in answers])
+                        [{"product": a.get("product"), "topic": a.get("topic")} for a in answers], passages)
 
 
 @router.put("/{answer_id}", response_model=AnswerOut, summary="Add or replace an accepted answer")

@@ -25,6 +25,6 @@ def suggestions(req: SuggestionsIn, engine: EngineDep, settings: SettingsDep) ->
     if len(engine.index) == 0:
         return SuggestionsOut(suggestions=[], reason="empty_knowledge_base", threshold=threshold)
     _, emb = engine.model.run([text])
-    found = engine.suggestions_for(emb, req.limit, {str(k): v for k, v in req.filters.items()} or None)[0]
+    found = engine.suggestions_for(emb, [text], req.limit, {str(k): v for k, v in req.filters.items()} or None)[0]
     obs.SUGGEST.labels("suggested" if found else "nothing_fits").inc()
     return SuggestionsOut(suggestions=found, reason="ok" if found else "nothing_fits", threshold=threshold)

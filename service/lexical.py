@@ -1,0 +1,107 @@
+"""BM25 over knowledge-base passages, exact under every write.
+
+Documents live in integer slots (the vector index's rows). Postings are kept per term and
+turned into numpy arrays lazily, so a query costs one vectorised pass per query term over
+that term's postings. Document frequencies, lengths and the average length are updated on
+every insert and delete, so scores always equal a fresh BM25 over the live documents.
+
+The same code scores in training (choosing the lexical weight on dev), in `eval` and in the
+service, so the served ranking is the measured one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+import numpy as np
+
+_TOKEN = re.compile(r"\w+")
+
+
+def tokenize(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+class LexicalIndex:
+    """Okapi BM25 with the always-positive idf ln(1 + (N - df + 0.5) / (df + 0.5))."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self._postings: dict[str, dict[int, int]] = {}
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._doc_terms: dict[int, Counter[str]] = {}
+        self._doc_len = np.zeros(0, dtype=np.float32)
+        self._total_len = 0
+
+    def __len__(self) -> int:
+        return len(self._doc_terms)
+
+    def set(self, slot: int, text: str) -> None:
+        """Index `text` in `slot`, replacing what the slot held."""
+        self.remove(slot)
+        terms = Counter(tokenize(text))
+        if slot >= len(self._doc_len):
+            grown = np.zeros(max(slot + 1, 2 * len(self._doc_len)), dtype=np.float32)
+            grown[:len(self._doc_len)] = self._doc_len
+            self._doc_len = grown
+        self._doc_terms[slot] = terms
+        length = sum(terms.values())
+        self._doc_len[slot] = length
+        self._total_len += length
+        for term, tf in terms.items():
+            self._postings.setdefault(term, {})[slot] = tf
+            self._arrays.pop(term, None)
+
+    def remove(self, slot: int) -> None:
+        terms = self._doc_terms.pop(slot, None)
+        if terms is None:
+            return
+        self._total_len -= int(self._doc_len[slot])
+        self._doc_len[slot] = 0
+        for term in terms:
+            posting = self._postings[term]
+            del posting[slot]
+            if not posting:
+                del self._postings[term]
+            self._arrays.pop(term, None)
+
+    def _term_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        posting = self._postings.get(term)
+        if posting is None:
+            return None
+        cached = self._arrays.get(term)
+        if cached is None:
+            slots = np.fromiter(posting.keys(), dtype=np.int64, count=len(posting))
+            tfs = np.fromiter(posting.values(), dtype=np.float32, count=len(posting))
+            cached = self._arrays[term] = (slots, tfs)
+        return cached
+
+    def scores(self, text: str, size: int) -> np.ndarray:
+        """BM25 score of every slot below `size` for the query `text` (0 for empty slots)."""
+        out = np.zeros(size, dtype=np.float32)
+        n = len(self._doc_terms)
+        if not n:
+            return out
+        avgdl = self._total_len / n or 1.0
+        for term, qtf in Counter(tokenize(text)).items():
+            arrays = self._term_arrays(term)
+            if arrays is None:
+                continue
+            slots, tfs = arrays
+            keep = slots < size
+            slots, tfs = slots[keep], tfs[keep]
+            df = len(self._postings[term])
+            idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+            norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[slots] / avgdl)
+            out[slots] += qtf * idf * tfs * (self.k1 + 1.0) / (tfs + norm)
+        return out
+
+
+def bm25_matrix(passages: list[str], queries: list[str]) -> np.ndarray:
+    """Scores [queries, passages] from a fresh index: the offline (training, eval) path."""
+    index = LexicalIndex()
+    for slot, text in enumerate(passages):
+        index.set(slot, text)
+    return np.stack([index.scores(q, len(passages)) for q in queries]) if queries else np.zeros((0, len(passages)))

@@ -1,0 +1,131 @@
+"""Answer retrieval pieces: BM25 (exact under writes), the hybrid index, the frozen
+retrieval tower, and the choice of the lexical weight."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from eval.metrics import retrieval_report
+from service.index import VectorIndex
+from service.lexical import LexicalIndex, bm25_matrix, tokenize
+from training.config import TrainConfig
+from training.train import RetrievalScores, choose_lexical_weight
+
+DOCS = ["Modem knippert rood na storing", "eSIM overzetten naar nieuwe telefoon",
+        "Dubbel afgeschreven op de factuur", "Roaming buiten Europa kost extra", "modem modem herstarten"]
+
+
+def reference_bm25(docs: list[str], query: str, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+    """BM25 straight from the formula, document by document."""
+    toks = [tokenize(d) for d in docs]
+    avgdl = sum(map(len, toks)) / len(toks)
+    out = np.zeros(len(docs))
+    for i, t in enumerate(toks):
+        tf = Counter(t)
+        for term in tokenize(query):
+            df = sum(term in d for d in toks)
+            idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+            out[i] += idf * tf[term] * (k1 + 1) / (tf[term] + k1 * (1 - b + b * len(t) / avgdl)) if tf[term] else 0
+    return out
+
+
+def test_bm25_matches_the_formula() -> None:
+    for q in ["modem rood", "factuur dubbel afgeschreven", "onbekend woord", "modem modem"]:
+        assert np.allclose(bm25_matrix(DOCS, [q])[0], reference_bm25(DOCS, q), atol=1e-5), q
+
+
+def test_bm25_stays_exact_after_replace_and_delete() -> None:
+    idx = LexicalIndex()
+    for slot, d in enumerate(DOCS):
+        idx.set(slot, d)
+    idx.scores("modem", 5)  # fills the per-term cache that the writes below must invalidate
+    idx.set(0, "Internet valt weg")  # replace
+    idx.remove(3)
+    live = ["Internet valt weg", DOCS[1], DOCS[2], DOCS[4]]
+    got = idx.scores("modem internet roaming", 5)
+    want = reference_bm25(live, "modem internet roaming")
+    assert np.allclose(got[[0, 1, 2, 4]], want, atol=1e-5) and got[3] == 0
+    assert len(idx) == 4
+
+
+def unit(rows: int, dim: int, seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_hybrid_index_ranks_by_fusion_and_reports_dense_scores() -> None:
+    vecs = unit(5, 8, 0)
+    ids = [f"a{i}" for i in range(5)]
+    meta: list[dict[str, str | None]] = [{} for _ in ids]
+    query = (vecs[1] * 0.6 + vecs[2] * 0.4)[None]
+    query /= np.linalg.norm(query)
+    dense_only = VectorIndex(8)
+    dense_only.rebuild(ids, vecs, meta)
+    assert dense_only.search(query, 1)[0][0].answer_id == "a1"
+    hybrid = VectorIndex(8, lexical_weight=1.0)
+    hybrid.rebuild(ids, vecs, meta, DOCS)
+    hit = hybrid.search(query, 1, texts=["dubbel afgeschreven factuur"])[0][0]
+    assert hit.answer_id == "a2"  # the lexical match wins the fused ranking
+    assert hit.score == pytest.approx(float(query[0] @ vecs[2]), abs=1e-5)  # the reported score is the cosine
+    with pytest.raises(ValueError, match="passage text"):
+        hybrid.upsert(["x"], vecs[:1], [{}])
+
+
+def test_index_reuses_deleted_slots_and_keeps_lexical_aligned() -> None:
+    vecs = unit(6, 8, 1)
+    idx = VectorIndex(8, lexical_weight=0.5)
+    idx.rebuild([f"a{i}" for i in range(5)], vecs[:5], [{} for _ in range(5)], DOCS)
+    idx.delete("a2")
+    assert len(idx) == 4 and all(h.answer_id != "a2" for h in idx.search(vecs[2:3], 5, texts=["factuur"])[0])
+    idx.upsert(["new"], vecs[5:6], [{}], ["Factuur te hoog deze maand"])
+    top = idx.search(vecs[5:6], 5, texts=["factuur te hoog"])[0]
+    assert top[0].answer_id == "new" and len(top) == 5 and len(idx) == 5
+
+
+def test_lexical_weight_is_chosen_where_it_helps() -> None:
+    ids = ["a", "b"]
+    dense = np.array([[0.80, 0.79], [0.70, 0.75]])  # query 0 wrong on dense alone
+    lexical = np.array([[0.0, 0.0], [0.0, 0.0]])
+    rel = [["b"], ["b"]]
+    assert choose_lexical_weight([RetrievalScores(dense, lexical, rel)], ids) == 0.0
+    lexical = np.array([[0.0, 5.0], [0.0, 3.0]])
+    assert choose_lexical_weight([RetrievalScores(dense, lexical, rel)], ids) > 0.0
+
+
+def test_abstention_can_use_the_dense_score_while_ranking_by_fusion() -> None:
+    fused = np.array([[2.0, 1.0]])
+    report = retrieval_report(fused, ["a", "b"], [[]], threshold=0.5, abstain_scores=np.array([0.3]))
+    assert report["abstain_recall"] == 1.0 and report["recall@1"] == 0.0
+
+
+def test_tower_config_is_validated() -> None:
+    with pytest.raises(ValueError, match="contrastive_weight"):
+        TrainConfig(retrieval="tower", contrastive_weight=0.5)
+    with pytest.raises(ValueError, match="freeze_embeddings"):
+        TrainConfig(retrieval="tower", freeze_embeddings=False)
+    TrainConfig(retrieval="shared", freeze_layers=0, contrastive_weight=0.5, freeze_embeddings=False)
+
+
+def test_trained_tower_embeds_exactly_like_the_frozen_base(tiny_model: Path, tiny_base: Path) -> None:
+    """Fine-tuning the heads must leave retrieval untouched: the served embedding of the trained
+    model equals the base encoder's own mean-pooled embedding."""
+    from models.encoder import load_tokenizer, load_transformer, mean_pool
+    from training.train import load_checkpoint_model
+
+    _, model = load_checkpoint_model(tiny_model, str(tiny_base))
+    base = load_transformer(str(tiny_base)).eval()
+    enc = load_tokenizer(tiny_base)(["query: modem knippert rood", "query: eSIM overzetten"], padding=True,
+                                    return_tensors="pt")
+    with torch.inference_mode():
+        served = model(enc["input_ids"], enc["attention_mask"])[-1]
+        hidden = base(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+        want = mean_pool(hidden, enc["attention_mask"], normalize=True)
+        heads_branch = torch.nn.functional.normalize(model.pooled(enc["input_ids"], enc["attention_mask"]), dim=-1)
+    assert torch.allclose(served, want, atol=1e-5)
+    assert not torch.allclose(heads_branch, want, atol=1e-3)  # the heads' layers did train
