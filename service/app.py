@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service import observability as obs
+from service.batching import MicroBatcher
 from service.index import VectorIndex
 from service.inference import TriageModel, passage_text
 from service.policy import Policy
@@ -26,7 +27,7 @@ log = logging.getLogger("wegwijzer")
 
 def build_engine(settings: Settings) -> Engine:
     model = TriageModel(settings.model_dir, settings.intra_threads, settings.inter_threads,
-                        verify_files=settings.verify_model_files)
+                        verify_files=settings.verify_model_files, spinning=settings.ort_spinning)
     policy = Policy.from_file(settings.policy_file, model.manifest.label_sets)
     store = Store(settings.store_path)
     index = VectorIndex(model.dim, model.lexical_weight)
@@ -63,9 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = app.state.settings or get_settings()
-        engine = build_engine(app.state.settings)
+        s = app.state.settings
+        engine = build_engine(s)
+        app.state.batcher = MicroBatcher(engine.triage, s.micro_batch_max, s.micro_batch_wait_ms / 1000, s.max_queue)
         app.state.engine = engine
         yield
+        app.state.batcher.close()
         engine.store.close()
 
     app = FastAPI(title="Wegwijzer", version="0.1.0", lifespan=lifespan,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from service.batching import MicroBatcher
 from service.settings import Settings
 from service.triage import Engine
 
@@ -21,7 +22,12 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_batcher(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> MicroBatcher:
+    return request.app.state.batcher
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
+BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 

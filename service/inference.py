@@ -41,13 +41,15 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 class TriageModel:
     def __init__(self, directory: str | Path, intra_threads: int = 1, inter_threads: int = 1,
-                 verify_files: bool = True) -> None:
+                 verify_files: bool = True, spinning: bool = False) -> None:
         self.directory = Path(directory)
         self.manifest: Manifest = load_manifest(self.directory, kind="triage-model", verify_files=verify_files)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = intra_threads
         opts.inter_op_num_threads = inter_threads
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
         self.session = ort.InferenceSession(str(self.directory / ONNX_FILE), opts,
                                             providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))

@@ -13,3 +13,5 @@ LABELS = Counter("wegwijzer_labels_total", "Predicted labels", ["head", "label"]
 ABSTAIN = Counter("wegwijzer_abstentions_total", "Heads below their abstention threshold", ["head"],
                   registry=REGISTRY)
 SUGGEST = Counter("wegwijzer_suggestions_total", "Suggestion results", ["result"], registry=REGISTRY)
+BATCH = Histogram("wegwijzer_micro_batch_posts", "Posts per micro-batch of single-post triage requests",
+                  registry=REGISTRY, buckets=(1, 2, 4, 8, 16, 32, 64))

@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     auth_enabled: bool = True
     intra_threads: int = Field(2, ge=1, le=64)
     inter_threads: int = Field(1, ge=1, le=64)
+    # onnxruntime worker threads busy-wait between ops; off, they leave the cores to numpy and
+    # the other requests (measured by `make bench`).
+    ort_spinning: bool = False
+    # Single-post triage requests arriving within micro_batch_wait_ms share one encoder batch of
+    # at most micro_batch_max posts (1 = no batching); beyond max_queue waiting posts, 503.
+    micro_batch_max: int = Field(16, ge=1, le=256)
+    micro_batch_wait_ms: float = Field(2.0, ge=0, le=100)
+    max_queue: int = Field(64, ge=1, le=100_000)
+    request_timeout_s: float = Field(30.0, gt=0)
     max_body_chars: int = Field(20_000, ge=100)
     max_title_chars: int = Field(300, ge=10)
     max_batch: int = Field(256, ge=1, le=4096)

@@ -197,3 +197,28 @@ def test_export_feedback_writes_labelled_posts(client: TestClient, settings: Set
     assert len(rows) == 1 and rows[0]["route"] == "webcare" and "0612345678" not in rows[0]["body"]
     assert main(["export-feedback", "--store", str(settings.store_path), "--out", str(out), "--partial"]) == 0
     assert len(out.read_text().splitlines()) == 2
+
+
+def test_overload_is_503_with_retry_after(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.batching import Overloaded
+
+    def full(*_: object, **__: object) -> None:
+        raise Overloaded("64 posts are waiting; the limit is 64")
+
+    monkeypatch.setattr(client.app.state.batcher, "submit", full)  # type: ignore[attr-defined]
+    r = client.post("/v1/triage", json=POST, headers=FORUM)
+    assert r.status_code == 503 and r.headers["retry-after"] == "1" and "limit is 64" in r.json()["detail"]
+
+
+def test_concurrent_single_posts_match_one_at_a_time(client: TestClient) -> None:
+    """Requests that share a micro-batch get the result of their own post."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    posts = [{"title": "", "body": b} for b in ("Mijn modem knippert rood", "Dubbel afgeschreven €35",
+                                                 "Hoe zet ik mijn eSIM over?", "Roaming in Turkije kost veel")]
+    alone = [client.post("/v1/triage", json=p, headers=FORUM).json() for p in posts]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda p: client.post("/v1/triage", json=p, headers=FORUM).json(), posts * 4))
+    for i, out in enumerate(together):
+        want = alone[i % len(posts)]
+        assert {h: v["label"] for h, v in out["labels"].items()} == {h: v["label"] for h, v in want["labels"].items()}

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from models.artifact import ArtifactError, load_manifest
 from models.encoder import load_tokenizer

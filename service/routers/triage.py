@@ -3,16 +3,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException
 
 from service.auth import require_scope
-from service.deps import EngineDep, SettingsDep, check_text_limits
+from service.batching import Overloaded
+from service.deps import BatcherDep, EngineDep, SettingsDep, check_text_limits
 from service.schemas import BatchIn, BatchOut, PostIn, TriageOut
 
 router = APIRouter(prefix="/v1", tags=["triage"], dependencies=[Depends(require_scope("triage"))])
 
 
 @router.post("/triage", response_model=TriageOut, summary="Tag, suggest answers and route one post")
-def triage(post: PostIn, engine: EngineDep, settings: SettingsDep) -> TriageOut:
+def triage(post: PostIn, batcher: BatcherDep, settings: SettingsDep) -> TriageOut:
     check_text_limits(post.title, post.body, settings)
-    return engine.triage([post])[0]
+    try:
+        return batcher.submit(post, timeout=settings.request_timeout_s)
+    except Overloaded as exc:
+        raise HTTPException(503, f"overloaded: {exc}; retry shortly", headers={"Retry-After": "1"}) from exc
+    except TimeoutError as exc:
+        raise HTTPException(503, f"not triaged within {settings.request_timeout_s} s; retry shortly",
+                            headers={"Retry-After": "1"}) from exc
 
 
 @router.post("/triage/batch", response_model=BatchOut, summary="Triage up to max_batch posts (backfills)")

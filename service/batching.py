@@ -1,0 +1,79 @@
+"""Request micro-batching: single-post triage requests that arrive together run as one
+encoder batch, which costs less per post than one run each on 2 cores.
+
+One worker thread takes the first waiting post, waits up to `wait_s` for more (never past
+`max_batch`), runs them as one `Engine.triage` call and hands each caller its own result.
+When more than `max_queue` posts wait, new requests are refused at once (the router answers
+503 with Retry-After) instead of queueing until every caller times out.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Generic, TypeVar
+
+from service import observability as obs
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+class Overloaded(RuntimeError):
+    """More requests are waiting than the service can start on soon."""
+
+
+class MicroBatcher(Generic[In, Out]):
+    def __init__(self, run: Callable[[list[In]], list[Out]], max_batch: int, wait_s: float, max_queue: int) -> None:
+        self._run = run
+        self.max_batch, self.wait_s, self.max_queue = max_batch, wait_s, max_queue
+        self._queue: queue.Queue[tuple[In, Future[Out]]] = queue.Queue()
+        self._stopped = threading.Event()
+        self._worker = threading.Thread(target=self._loop, name="micro-batcher", daemon=True)
+        self._worker.start()
+
+    def submit(self, item: In, timeout: float | None = None) -> Out:
+        if self._stopped.is_set():
+            raise RuntimeError("the micro-batcher is stopped")
+        if self._queue.qsize() >= self.max_queue:
+            raise Overloaded(f"{self._queue.qsize()} posts are waiting; the limit is {self.max_queue}")
+        future: Future[Out] = Future()
+        self._queue.put((item, future))
+        return future.result(timeout)
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._worker.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                first = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self._run_batch(self._collect(first))
+
+    def _collect(self, first: tuple[In, Future[Out]]) -> list[tuple[In, Future[Out]]]:
+        batch = [first]
+        deadline = time.monotonic() + self.wait_s
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _run_batch(self, batch: list[tuple[In, Future[Out]]]) -> None:
+        obs.BATCH.observe(len(batch))
+        try:
+            results = self._run([item for item, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - every caller gets the error, the worker lives on
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            future.set_result(result)

@@ -1,0 +1,68 @@
+"""Micro-batching of single-post triage requests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from service.batching import MicroBatcher, Overloaded
+
+
+def test_concurrent_requests_share_batches_and_get_their_own_results() -> None:
+    sizes: list[int] = []
+
+    def run(items: list[int]) -> list[int]:
+        sizes.append(len(items))
+        time.sleep(0.02)  # a model call: requests pile up meanwhile
+        return [i * 10 for i in items]
+
+    batcher = MicroBatcher(run, max_batch=8, wait_s=0.01, max_queue=1000)
+    try:
+        with ThreadPoolExecutor(32) as pool:
+            results = list(pool.map(lambda i: batcher.submit(i, timeout=10), range(64)))
+    finally:
+        batcher.close()
+    assert results == [i * 10 for i in range(64)]
+    assert max(sizes) > 1 and max(sizes) <= 8 and sum(sizes) == 64
+
+
+def test_errors_reach_every_caller_of_the_batch_and_the_worker_survives() -> None:
+    def run(items: list[str]) -> list[str]:
+        if "bad" in items:
+            raise ValueError("model failed")
+        return items
+
+    batcher = MicroBatcher(run, max_batch=4, wait_s=0.0, max_queue=10)
+    try:
+        with pytest.raises(ValueError, match="model failed"):
+            batcher.submit("bad", timeout=5)
+        assert batcher.submit("ok", timeout=5) == "ok"
+    finally:
+        batcher.close()
+
+
+def test_a_full_queue_refuses_at_once() -> None:
+    release = threading.Event()
+
+    def run(items: list[int]) -> list[int]:
+        release.wait(5)
+        return items
+
+    batcher = MicroBatcher(run, max_batch=1, wait_s=0.0, max_queue=2)
+    pool = ThreadPoolExecutor(4)
+    try:
+        futures = [pool.submit(batcher.submit, i, 10) for i in range(3)]  # 1 running, 2 waiting
+        deadline = time.monotonic() + 5
+        while batcher._queue.qsize() < 2 and time.monotonic() < deadline:  # noqa: SLF001
+            time.sleep(0.01)
+        with pytest.raises(Overloaded, match="limit is 2"):
+            batcher.submit(99, timeout=1)
+        release.set()
+        assert sorted(f.result(5) for f in futures) == [0, 1, 2]
+    finally:
+        release.set()
+        pool.shutdown()
+        batcher.close()
