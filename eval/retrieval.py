@@ -11,7 +11,7 @@ import numpy as np
 
 from eval.metrics import ranking_metrics, retrieval_report
 from service.inference import TriageModel, passage_text
-from service.lexical import bm25_matrix
+from service.lexical import bm25_matrix, fuse
 from training.data_io import post_text
 
 JSON_KEYS = ("n", "recall@1", "recall@3", "mrr@10", "ndcg@10",
@@ -29,7 +29,7 @@ def served_scores(model: TriageModel, passages: list[str], queries: list[str]) -
     dense = embed_queries(model, queries) @ model.embed_passages(passages).T
     if not model.lexical_weight or not queries:
         return dense, dense
-    return dense + np.float32(model.lexical_weight) * bm25_matrix(passages, queries), dense
+    return fuse(dense, bm25_matrix(passages, queries), model.lexical_weight, model.lexical_candidates), dense
 
 
 def retrieval_scores(model: TriageModel, kb: list[dict[str, Any]],

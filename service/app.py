@@ -30,7 +30,7 @@ def build_engine(settings: Settings) -> Engine:
                         verify_files=settings.verify_model_files, spinning=settings.ort_spinning)
     policy = Policy.from_file(settings.policy_file, model.manifest.label_sets)
     store = Store(settings.store_path)
-    index = VectorIndex(model.dim, model.lexical_weight)
+    index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates)
     engine = Engine(model, store, index, policy, settings.max_suggestions)
     if store.count_answers() == 0 and settings.seed_kb is not None and Path(settings.seed_kb).is_file():
         seed_knowledge_base(engine, Path(settings.seed_kb))

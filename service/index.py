@@ -5,7 +5,8 @@ product/topic, updated on every write.
 Rows are stable slots: a delete empties its slot (reused by the next insert), so the dense
 matrix and the lexical postings stay aligned without renumbering.
 
-Ranking is by dense cosine + lexical_weight x BM25; "nothing fits" is decided on the dense
+Ranking is by dense cosine + lexical_weight x BM25 over the `lexical_candidates` best dense
+hits (so the lexical part costs the same at any knowledge-base size); "nothing fits" is decided on the dense
 cosine alone (a hit is kept only when its cosine reaches the threshold), because the dense
 score is the one comparable across queries. Both settings come from the model manifest.
 """
@@ -27,9 +28,10 @@ class Hit:
 
 
 class VectorIndex:
-    def __init__(self, dim: int, lexical_weight: float = 0.0) -> None:
+    def __init__(self, dim: int, lexical_weight: float = 0.0, lexical_candidates: int = 100) -> None:
         self.dim = dim
         self.lexical_weight = lexical_weight
+        self.lexical_candidates = lexical_candidates
         self._lock = threading.Lock()
         self._reset(0)
 
@@ -106,19 +108,22 @@ class VectorIndex:
         if not self._pos:
             return [[] for _ in range(len(queries))]
         dense = queries @ self._matrix[:size].T
-        ranking: np.ndarray = dense
-        if self._lexical is not None and texts is not None:
-            lexical = np.stack([self._lexical.scores(t, size) for t in texts])
-            ranking = dense + np.float32(self.lexical_weight) * lexical
         allowed = self._allowed(filters, size)
         if allowed is not None:
-            ranking = np.where(allowed, ranking, -np.inf)
-        k = min(k, len(self._pos))
-        top = np.argpartition(-ranking, k - 1, axis=1)[:, :k]
+            dense = np.where(allowed, dense, -np.inf)
+        live = len(self._pos) if allowed is None else int(allowed.sum())
+        if not live:
+            return [[] for _ in range(len(queries))]
+        hybrid = self._lexical is not None and texts is not None
+        width = min(max(k, self.lexical_candidates) if hybrid else k, live)
         out = []
-        for rank_row, dense_row, cand in zip(ranking, dense, top, strict=True):
-            cand = cand[np.argsort(-rank_row[cand], kind="stable")]
-            out.append([Hit(self._ids[j] or "", float(dense_row[j])) for j in cand if np.isfinite(rank_row[j])])
+        for i, row in enumerate(dense):
+            cand = np.argpartition(-row, width - 1)[:width]
+            rank = row[cand]
+            if hybrid and self._lexical is not None and texts is not None:
+                rank = rank + np.float32(self.lexical_weight) * self._lexical.scores_for(texts[i], cand)
+            best = cand[np.argsort(-rank, kind="stable")[:k]]
+            out.append([Hit(self._ids[j] or "", float(row[j])) for j in best if np.isfinite(row[j])])
         return out
 
     def _allowed(self, filters: dict[str, str] | None, size: int) -> np.ndarray | None:

@@ -63,6 +63,7 @@ class TriageModel:
         self.passage_prefix = retrieval.get("passage_prefix", "passage: ")
         self.retrieval_threshold = float(retrieval.get("threshold", 0.0))
         self.lexical_weight = float(retrieval.get("lexical_weight", 0.0))
+        self.lexical_candidates = int(retrieval.get("lexical_candidates", 100))
         self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
 
     def _check_outputs(self) -> None:

@@ -78,6 +78,22 @@ class LexicalIndex:
             cached = self._arrays[term] = (slots, tfs)
         return cached
 
+    def scores_for(self, text: str, slots: np.ndarray) -> np.ndarray:
+        """BM25 of the documents in `slots` only: the served path, which re-scores the dense
+        candidates, so its cost does not grow with the knowledge base."""
+        n = len(self._doc_terms)
+        query = Counter(tokenize(text))
+        terms = [t for t in query if t in self._postings]
+        if not n or not terms or not len(slots):
+            return np.zeros(len(slots), dtype=np.float32)
+        df = np.array([len(self._postings[t]) for t in terms], dtype=np.float64)
+        weight = np.array([query[t] for t in terms]) * np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        empty: Counter[str] = Counter()
+        docs = [self._doc_terms.get(int(s), empty) for s in slots]
+        tf = np.array([[d.get(t, 0) for t in terms] for d in docs], dtype=np.float64)
+        norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[slots].astype(np.float64) / (self._total_len / n))
+        return ((tf * (self.k1 + 1.0) / (tf + norm[:, None])) @ weight).astype(np.float32)
+
     def scores(self, text: str, size: int) -> np.ndarray:
         """BM25 score of every slot below `size` for the query `text` (0 for empty slots)."""
         out = np.zeros(size, dtype=np.float32)
@@ -97,6 +113,19 @@ class LexicalIndex:
             norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[slots] / avgdl)
             out[slots] += qtf * idf * tfs * (self.k1 + 1.0) / (tfs + norm)
         return out
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float, candidates: int) -> np.ndarray:
+    """The served ranking score [queries, docs] from full score matrices: dense + weight x BM25
+    on each query's `candidates` best dense documents, -inf elsewhere (what VectorIndex does)."""
+    if not weight or dense.size == 0:
+        return dense
+    c = min(candidates, dense.shape[1])
+    top = np.argpartition(-dense, c - 1, axis=1)[:, :c]
+    out = np.full(dense.shape, -np.inf, dtype=np.float64)
+    rows = np.arange(len(dense))[:, None]
+    out[rows, top] = dense[rows, top] + weight * lexical[rows, top]
+    return out
 
 
 def bm25_matrix(passages: list[str], queries: list[str]) -> np.ndarray:

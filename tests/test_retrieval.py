@@ -129,3 +129,27 @@ def test_trained_tower_embeds_exactly_like_the_frozen_base(tiny_model: Path, tin
         heads_branch = torch.nn.functional.normalize(model.pooled(enc["input_ids"], enc["attention_mask"]), dim=-1)
     assert torch.allclose(served, want, atol=1e-5)
     assert not torch.allclose(heads_branch, want, atol=1e-3)  # the heads' layers did train
+
+
+def test_candidate_scoring_equals_full_scoring() -> None:
+    idx = LexicalIndex()
+    for slot, d in enumerate(DOCS):
+        idx.set(slot, d)
+    slots = np.array([4, 0, 2])
+    for q in ["modem rood", "factuur", "niets"]:
+        assert np.allclose(idx.scores_for(q, slots), idx.scores(q, 5)[slots], atol=1e-5)
+
+
+def test_offline_fusion_ranks_like_the_served_index() -> None:
+    """eval/training score with `fuse` on full matrices; the service with VectorIndex: same order."""
+    from service.lexical import fuse
+
+    vecs = unit(5, 8, 3)
+    queries = unit(4, 8, 4)
+    texts = ["modem rood", "dubbel afgeschreven", "esim telefoon", "roaming europa"]
+    index = VectorIndex(8, lexical_weight=0.05, lexical_candidates=3)
+    index.rebuild([f"a{i}" for i in range(5)], vecs, [{} for _ in range(5)], DOCS)
+    served = [[h.answer_id for h in hits] for hits in index.search(queries, 3, texts=texts)]
+    ranking = fuse(queries @ vecs.T, bm25_matrix(DOCS, texts), 0.05, 3)
+    offline = [[f"a{j}" for j in np.argsort(-row, kind="stable")[:3]] for row in ranking]
+    assert served == offline

@@ -37,6 +37,7 @@ class TrainConfig:
     max_train_posts: int = 0           # 0 = all; >0 for quick runs and tests
     threads: int = 0                   # torch threads; 0 = torch default
     quantize: bool = True              # int8 dynamic quantisation of the ONNX export
+    lexical_candidates: int = 100      # BM25 re-scores this many best dense hits per query
     hybrid: bool = True                # fuse BM25 into the ranking with a weight chosen on dev (0 if it doesn't help)
     compare_retrievers: bool = True     # also score the frozen base as a separate retriever on dev
     abstain_target_precision: float = 0.9  # per-head threshold: keep predictions this precise on dev
@@ -58,6 +59,7 @@ class TrainConfig:
             "keep_layers": self.keep_layers >= 0,
             "freeze_layers": self.freeze_layers >= 0,
             "contrastive_every": self.contrastive_every >= 1,
+            "lexical_candidates": self.lexical_candidates >= 1,
             "passage_max_length": 8 <= self.passage_max_length <= 512,
             "max_train_posts": self.max_train_posts >= 0,
             "abstain_target_precision": 0 < self.abstain_target_precision <= 1,

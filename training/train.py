@@ -24,7 +24,7 @@ from eval.metrics import best_abstain_threshold, head_metrics, ranking_metrics, 
 from models.artifact import Manifest, load_manifest, write_manifest
 from models.encoder import PASSAGE, QUERY, load_tokenizer
 from service.inference import passage_text
-from service.lexical import bm25_matrix
+from service.lexical import bm25_matrix, fuse
 from training import calibration
 from training.config import TrainConfig
 from training.corpus import Corpus, load_corpus
@@ -237,10 +237,11 @@ def retrieval_scores(model: MultiTaskModel, batcher: Batcher, passages: tuple[li
     return RetrievalScores(Q @ passages[1].T, bm25_matrix(passages[0], texts), [q["relevant"] for q in queries])
 
 
-def choose_lexical_weight(sets: list[RetrievalScores], ids: list[str]) -> float:
+def choose_lexical_weight(sets: list[RetrievalScores], ids: list[str], candidates: int = 100) -> float:
     """The BM25 weight with the best MRR@10 over `sets` (ties: the smaller weight)."""
     def mrr(w: float) -> float:
-        return float(np.mean([ranking_metrics(s.dense + w * s.lexical, ids, s.relevant)["mrr@10"] for s in sets]))
+        return float(np.mean([ranking_metrics(fuse(s.dense, s.lexical, w, candidates), ids, s.relevant)["mrr@10"]
+                              for s in sets]))
     scored = [(mrr(w), -w) for w in LEXICAL_WEIGHTS]
     return -max(scored)[1]
 
@@ -258,11 +259,13 @@ def fit_retrieval(model: MultiTaskModel, corpus: Corpus, batcher: Batcher, cfg: 
     sets = [dev]
     if cfg.retrieval == "tower" and corpus.queries.splits["train"]:
         sets.append(retrieval_scores(model, batcher, passages, corpus.queries.splits["train"]))
-    weight = choose_lexical_weight(sets, ids) if cfg.hybrid else 0.0
+    weight = choose_lexical_weight(sets, ids, cfg.lexical_candidates) if cfg.hybrid else 0.0
     threshold = round(best_abstain_threshold(dev.dense.max(1), dev.relevant), 4)
-    report = retrieval_report(dev.dense + weight * dev.lexical, ids, dev.relevant, threshold, dev.dense.max(1))
+    ranking = fuse(dev.dense, dev.lexical, weight, cfg.lexical_candidates)
+    report = retrieval_report(ranking, ids, dev.relevant, threshold, dev.dense.max(1))
     dense_only = retrieval_report(dev.dense, ids, dev.relevant, threshold)
-    return {**report, "lexical_weight": weight, "dense_only": dense_only,
+    return {**report, "lexical_weight": weight, "lexical_candidates": cfg.lexical_candidates,
+            "dense_only": dense_only,
             "weight_chosen_on": "dev + train queries" if len(sets) > 1 else "dev queries"}
 
 
@@ -332,6 +335,7 @@ def write_artifact(out: Path, model: MultiTaskModel, corpus: Corpus, cfg: TrainC
         thresholds=facts["calibration"]["thresholds"],
         retrieval={"threshold": facts["metrics"]["retrieval_dev"].get("threshold", 0.0),
                    "lexical_weight": facts["metrics"]["retrieval_dev"].get("lexical_weight", 0.0),
+                   "lexical_candidates": cfg.lexical_candidates,
                    "query_prefix": QUERY, "passage_prefix": PASSAGE, "encoder": cfg.retrieval},
         max_length=cfg.max_length, details={"train_config": cfg.to_dict(), **facts["details"]})
     return write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
@@ -407,7 +411,7 @@ def reexport(model_dir: Path, data: Path) -> Manifest:
     manifest.metrics["retrieval_dev"] = retrieval
     manifest.metrics["retrieval_decision"] = retrieval_decision(cfg, retrieval, {})
     manifest.retrieval.update({"threshold": retrieval["threshold"], "lexical_weight": retrieval["lexical_weight"],
-                               "encoder": cfg.retrieval})
+                               "lexical_candidates": cfg.lexical_candidates, "encoder": cfg.retrieval})
     save_serving_tokenizer(tokenizer, model_dir)
     return write_manifest(model_dir, manifest, ["model.onnx", "tokenizer.json"])
 
