@@ -133,7 +133,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
     from service.inference import TriageModel
 
     t0 = time.perf_counter()
-    model = TriageModel(model_dir, settings.intra_threads, settings.inter_threads)
+    model = TriageModel(model_dir, settings.intra_threads, settings.inter_threads, spinning=settings.ort_spinning)
     skb = workload.build_kbs(model, cfg["sizes"], work)
     _, query_emb = model.run([p.body for p in posts[:64]])
     del model
@@ -165,7 +165,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
             b = inprocess.batch_throughput(engine, posts, bs, total)
             batch[str(bs)] = b
             say(f"  batch {bs}: {b['posts_per_s']} posts/s ({b['ms_per_post']} ms/post)")
-        search = inprocess.search_alone(engine, query_emb, engine.max_suggestions, cfg["search_reps"])
+        search = inprocess.search_alone(engine, query_emb, engine.max_suggestions, cfg["search_reps"],
+                                        [p.body for p in posts[:64]])
         say(
             f"  vector search alone: VectorIndex.search p50 {search['vectorindex_search']['p50_ms']} ms, "
             f"matmul p50 {search['matmul_only']['p50_ms']} ms"
@@ -221,7 +222,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
             )
             from service.inference import TriageModel
 
-            onnx_model = TriageModel(model_dir, settings.intra_threads, settings.inter_threads)
+            onnx_model = TriageModel(model_dir, settings.intra_threads, settings.inter_threads,
+                                     spinning=settings.ort_spinning)
             par = reference.parity(ref, onnx_model, rows)
             del onnx_model
             say(

@@ -190,11 +190,15 @@ def _inprocess(r: dict[str, Any]) -> list[str]:
             )
         s = ip["search_alone"]
         for key, label in (
-            ("vectorindex_search", "VectorIndex.search, 1 query, top-3"),
+            ("vectorindex_search_hybrid", f"VectorIndex.search + BM25 on the top {s.get('lexical_candidates')} "
+                                          "(served), 1 query, top-3"),
+            ("vectorindex_search", "VectorIndex.search dense only, 1 query, top-3"),
             ("matmul_only", "matrix product only (q @ M.T)"),
             ("matmul_topk", "matrix product + argpartition top-3"),
         ):
-            v = s[key]
+            v = s.get(key)
+            if not v:
+                continue
             lines.append(
                 _row(
                     f"vector search alone: {label}, {s['dim']}-d float32 ({s['matrix_mb']} MB)",
