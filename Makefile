@@ -60,8 +60,9 @@ eval: $(STAMP) $(MODEL)/manifest.json ## evaluate the default model on the test 
 data-report: $(STAMP) ## counts, splits, duplicates and diversity of the shipped corpus
 	$(PY) -m training report $(DATA)
 
-bench: $(STAMP) $(MODEL)/manifest.json ## speed benchmark; writes bench/results.json
+bench: $(STAMP) $(MODEL)/manifest.json ## speed benchmark; writes bench/results.{json,md} and bench/ann_results.json
 	$(PY) -m bench
+	$(PY) -m bench.ann --model $(MODEL)
 
 lint: $(STAMP) ## ruff + mypy
 	.venv/bin/ruff check models service training eval tests

@@ -83,7 +83,8 @@ class Server:
 
 @contextlib.contextmanager
 def running_server(
-    model_dir: Path, store_path: Path, log_path: Path, seed_kb: str = "", ready_timeout_s: float = 180.0
+    model_dir: Path, store_path: Path, log_path: Path, seed_kb: str = "", ready_timeout_s: float = 180.0,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """Start `python -m service`; cold start = process start until /readyz answers 200."""
     port = free_port()
@@ -96,6 +97,7 @@ def running_server(
             "WEGWIJZER_HOST": HOST,
             "WEGWIJZER_PORT": str(port),
             "WEGWIJZER_SEED_KB": seed_kb,
+            **(extra_env or {}),
         }
     )
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
