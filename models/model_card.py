@@ -30,6 +30,18 @@ def _metrics_table(metrics: dict[str, Any]) -> list[str]:
     return ["| group | metric | value |", "| --- | --- | --- |", *rows]
 
 
+def _retrieval_lines(m: Manifest) -> list[str]:
+    r = m.retrieval
+    decision = m.metrics.get("retrieval_decision", {})
+    lines = [f"- Encoder layout: `{r.get('encoder', 'shared')}`"
+             + (f" ({decision['why']})" if decision.get("why") else "")]
+    lines.append(f"- Ranking: dense cosine + {_fmt(float(r.get('lexical_weight', 0.0)))} x BM25 over the "
+                 f"{r.get('lexical_candidates', 100)} best dense hits")
+    lines.append(f"- Nothing fits below a dense cosine of {_fmt(float(r.get('threshold', 0.0)))} (chosen on dev)")
+    lines.append(f"- Prefixes: `{r.get('query_prefix', '')}` for posts, `{r.get('passage_prefix', '')}` for answers")
+    return lines
+
+
 def render_model_card(m: Manifest) -> str:
     lines = [f"# {TITLES[m.kind]}", "", f"- Base model: `{m.base_model}`"]
     if m.source:
@@ -46,6 +58,8 @@ def render_model_card(m: Manifest) -> str:
         lines += ["", "## Calibration", "", "| head | temperature | abstain below |", "| --- | --- | --- |"]
         lines += [f"| {h} | {_fmt(m.calibration.get(h, 1.0))} | {_fmt(m.thresholds.get(h, 0.0))} |"
                   for h in m.label_sets]
+    if m.retrieval:
+        lines += ["", "## Retrieval", "", *_retrieval_lines(m)]
     lines += ["", "## Metrics", "", *_metrics_table(m.metrics)]
     if m.details:
         lines += ["", "## Details", ""]

@@ -77,6 +77,8 @@ def test_artifact_contract(tiny_model: Path) -> None:
     pattern = (r"# Wegwijzer triage model\n\n- Base model: `tiny-random-bert`\n"
                r".*## Label sets\n\n- \*\*topic\*\*: billing, "
                r".*## Calibration\n\n\| head \| temperature \| abstain below \|"
+               r".*## Retrieval\n\n- Encoder layout: `tower` \(the base model's frozen upper layers.*"
+               r"- Ranking: dense cosine \+ [0-9.]+ x BM25 over the 100 best dense hits"
                r".*## Metrics\n\n\| group \| metric \| value \|"
                r".*## Library versions.*## Files\n\n- `model.onnx` sha256 `[0-9a-f]{64}`")
     assert re.search(pattern, card, re.S), card
