@@ -86,6 +86,8 @@ def model_info(model_dir: Path) -> dict[str, Any]:
         "onnx_sha256": m.files.get("model.onnx", ""),
         "base": tc.get("base"),
         "encoder_layers": layers,
+        "retrieval_tower_layers": (layers - int(tc.get("freeze_layers", 0))
+                                   if tc.get("retrieval") == "tower" and layers else 0),
         "max_length": m.max_length,
         "quantized": tc.get("quantize"),
         "heads": list(m.label_sets),
@@ -217,7 +219,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
             env["torch_threads_reference"] = ref.threads
             env["torch_threads_default"] = ref.default_threads
             say(
-                f"[reference] PyTorch fp32, {ref.keep_layers or 'all'} layers from {ref.base}, "
+                f"[reference] PyTorch fp32, the same layout and weights as the export, from {ref.base}, "
                 f"{ref.threads} torch threads (default {ref.default_threads}), loaded in {ref.load_s:.1f} s"
             )
             from service.inference import TriageModel

@@ -20,19 +20,14 @@ class Reference:
         import torch
 
         from models.encoder import load_tokenizer
-        from training.model import MultiTaskModel
+        from training.train import load_checkpoint_model
 
         t0 = time.perf_counter()
         self.default_threads = torch.get_num_threads()
         torch.set_num_threads(threads)
         manifest = load_manifest(model_dir, kind="triage-model", verify_files=False)
-        train_config = manifest.details["train_config"]
-        self.base = str(train_config["base"])
-        self.keep_layers = int(train_config["keep_layers"])
-        self.model = MultiTaskModel.from_base(self.base, manifest.label_sets, keep_layers=self.keep_layers)
-        state = torch.load(model_dir / "checkpoints" / "model-best.pt", map_location="cpu")
-        self.model.load_state_dict(state)
-        self.model.eval()
+        cfg, self.model = load_checkpoint_model(model_dir)  # same layout as the export (retrieval tower included)
+        self.base = cfg.base
         self.tokenizer = load_tokenizer(self.base)
         self.heads = list(manifest.label_sets)
         self.label_sets = manifest.label_sets

@@ -282,7 +282,8 @@ def render_markdown(r: dict[str, Any]) -> str:
         f"# Wegwijzer benchmark ({'quick smoke run' if r['quick'] else 'full run'})",
         "",
         f"Model `{m['dir']}` (model.onnx {m['onnx_sha256'][:12]}, {m['onnx_mb']} MB, {m['encoder_layers']} "
-        f"encoder layers, max_length {m['max_length']}, int8: {m['quantized']}), measured {r['started_at']} "
+        f"encoder layers + {m.get('retrieval_tower_layers', 0)} retrieval-tower layers, "
+        f"max_length {m['max_length']}, int8: {m['quantized']}), measured {r['started_at']} "
         f"on {env['cpu_model']}, {env['usable_cpus']} usable CPUs, onnxruntime intra/inter threads "
         f"{env['onnxruntime_intra_op_threads']}/{env['onnxruntime_inter_op_threads']}. "
         f"Total run {r['total_s']:.0f} s.",
