@@ -65,6 +65,10 @@ def write_retrieval_report(out: Path, result: dict[str, Any], meta: dict[str, An
               f"- abstaining (suggesting nothing) is the positive class; threshold {result['threshold']:.4f} "
               "from the model manifest (chosen on dev at training time).", "",
               f"![best score per query]({hist.name})", ""]
+    if result.get("dense_only"):
+        d = result["dense_only"]
+        lines[-3:-3] = [f"- ranking: dense cosine + {result['lexical_weight']} x BM25 (the served ranking); "
+                        f"dense cosine alone: recall@1 {d['recall@1']:.4f}, MRR@10 {d['mrr@10']:.4f}."]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     _write_json(out / "results.json", {**result, "meta": meta})

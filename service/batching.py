@@ -27,26 +27,46 @@ class Overloaded(RuntimeError):
 
 
 class MicroBatcher(Generic[In, Out]):
+    """With max_batch 1 there is no worker: each caller runs its own post in its own thread
+    (concurrent runs, as many as max_queue at once)."""
+
     def __init__(self, run: Callable[[list[In]], list[Out]], max_batch: int, wait_s: float, max_queue: int) -> None:
         self._run = run
         self.max_batch, self.wait_s, self.max_queue = max_batch, wait_s, max_queue
         self._queue: queue.Queue[tuple[In, Future[Out]]] = queue.Queue()
         self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._inflight = 0
         self._worker = threading.Thread(target=self._loop, name="micro-batcher", daemon=True)
-        self._worker.start()
+        if max_batch > 1:
+            self._worker.start()
 
     def submit(self, item: In, timeout: float | None = None) -> Out:
         if self._stopped.is_set():
             raise RuntimeError("the micro-batcher is stopped")
+        if self.max_batch == 1:
+            return self._inline(item)
         if self._queue.qsize() >= self.max_queue:
             raise Overloaded(f"{self._queue.qsize()} posts are waiting; the limit is {self.max_queue}")
         future: Future[Out] = Future()
         self._queue.put((item, future))
         return future.result(timeout)
 
+    def _inline(self, item: In) -> Out:
+        with self._lock:
+            if self._inflight >= self.max_queue:
+                raise Overloaded(f"{self._inflight} posts are being triaged; the limit is {self.max_queue}")
+            self._inflight += 1
+        try:
+            return self._run([item])[0]
+        finally:
+            with self._lock:
+                self._inflight -= 1
+
     def close(self) -> None:
         self._stopped.set()
-        self._worker.join(timeout=5)
+        if self._worker.is_alive():
+            self._worker.join(timeout=5)
 
     def _loop(self) -> None:
         while not self._stopped.is_set():

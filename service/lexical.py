@@ -1,9 +1,10 @@
 """BM25 over knowledge-base passages, exact under every write.
 
-Documents live in integer slots (the vector index's rows). Postings are kept per term and
-turned into numpy arrays lazily, so a query costs one vectorised pass per query term over
-that term's postings. Document frequencies, lengths and the average length are updated on
-every insert and delete, so scores always equal a fresh BM25 over the live documents.
+Documents live in integer slots (the vector index's rows). Each document is kept as two
+small arrays (sorted term ids, term counts); document frequencies, lengths and the average
+length are updated on every insert and delete, so scores always equal a fresh BM25 over
+the live documents. The service scores only the dense candidates of a query, so a query
+costs the same at any knowledge-base size and the index costs ~8 bytes per term occurrence.
 
 The same code scores in training (choosing the lexical weight on dev), in `eval` and in the
 service, so the served ranking is the measured one.
@@ -11,13 +12,12 @@ service, so the served ranking is the measured one.
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 
 import numpy as np
 
 _TOKEN = re.compile(r"\w+")
+_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 
 
 def tokenize(text: str) -> list[str]:
@@ -29,89 +29,65 @@ class LexicalIndex:
 
     def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
-        self._postings: dict[str, dict[int, int]] = {}
-        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._doc_terms: dict[int, Counter[str]] = {}
+        self._vocab: dict[str, int] = {}
+        self._df = np.zeros(0, dtype=np.int64)
+        self._docs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # slot -> (sorted term ids, counts)
         self._doc_len = np.zeros(0, dtype=np.float32)
         self._total_len = 0
 
     def __len__(self) -> int:
-        return len(self._doc_terms)
+        return len(self._docs)
+
+    def _term_ids(self, terms: list[str]) -> np.ndarray:
+        for t in terms:
+            if t not in self._vocab:
+                self._vocab[t] = len(self._vocab)
+        if len(self._vocab) > len(self._df):
+            self._df = np.concatenate([self._df, np.zeros(max(len(self._vocab) - len(self._df), len(self._df)),
+                                                          dtype=np.int64)])
+        return np.fromiter((self._vocab[t] for t in terms), dtype=np.int32, count=len(terms))
 
     def set(self, slot: int, text: str) -> None:
         """Index `text` in `slot`, replacing what the slot held."""
         self.remove(slot)
-        terms = Counter(tokenize(text))
+        ids, counts = np.unique(self._term_ids(tokenize(text)), return_counts=True)
         if slot >= len(self._doc_len):
             grown = np.zeros(max(slot + 1, 2 * len(self._doc_len)), dtype=np.float32)
             grown[:len(self._doc_len)] = self._doc_len
             self._doc_len = grown
-        self._doc_terms[slot] = terms
-        length = sum(terms.values())
+        self._docs[slot] = (ids.astype(np.int32), counts.astype(np.float32))
+        self._df[ids] += 1
+        length = int(counts.sum())
         self._doc_len[slot] = length
         self._total_len += length
-        for term, tf in terms.items():
-            self._postings.setdefault(term, {})[slot] = tf
-            self._arrays.pop(term, None)
 
     def remove(self, slot: int) -> None:
-        terms = self._doc_terms.pop(slot, None)
-        if terms is None:
+        doc = self._docs.pop(slot, None)
+        if doc is None:
             return
+        self._df[doc[0]] -= 1
         self._total_len -= int(self._doc_len[slot])
         self._doc_len[slot] = 0
-        for term in terms:
-            posting = self._postings[term]
-            del posting[slot]
-            if not posting:
-                del self._postings[term]
-            self._arrays.pop(term, None)
-
-    def _term_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        posting = self._postings.get(term)
-        if posting is None:
-            return None
-        cached = self._arrays.get(term)
-        if cached is None:
-            slots = np.fromiter(posting.keys(), dtype=np.int64, count=len(posting))
-            tfs = np.fromiter(posting.values(), dtype=np.float32, count=len(posting))
-            cached = self._arrays[term] = (slots, tfs)
-        return cached
 
     def scores_for(self, text: str, slots: np.ndarray) -> np.ndarray:
-        """BM25 of the documents in `slots` only: the served path, which re-scores the dense
-        candidates, so its cost does not grow with the knowledge base."""
-        n = len(self._doc_terms)
-        query = Counter(tokenize(text))
-        terms = [t for t in query if t in self._postings]
-        if not n or not terms or not len(slots):
-            return np.zeros(len(slots), dtype=np.float32)
-        df = np.array([len(self._postings[t]) for t in terms], dtype=np.float64)
-        weight = np.array([query[t] for t in terms]) * np.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        empty: Counter[str] = Counter()
-        docs = [self._doc_terms.get(int(s), empty) for s in slots]
-        tf = np.array([[d.get(t, 0) for t in terms] for d in docs], dtype=np.float64)
-        norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[slots].astype(np.float64) / (self._total_len / n))
-        return ((tf * (self.k1 + 1.0) / (tf + norm[:, None])) @ weight).astype(np.float32)
-
-    def scores(self, text: str, size: int) -> np.ndarray:
-        """BM25 score of every slot below `size` for the query `text` (0 for empty slots)."""
-        out = np.zeros(size, dtype=np.float32)
-        n = len(self._doc_terms)
-        if not n:
+        """BM25 of the documents in `slots` (0 for empty slots) for the query `text`."""
+        out = np.zeros(len(slots), dtype=np.float32)
+        n = len(self._docs)
+        terms = [t for t in tokenize(text) if t in self._vocab]
+        if not n or not terms:
             return out
+        q_ids, q_counts = np.unique(np.array([self._vocab[t] for t in terms], dtype=np.int32), return_counts=True)
+        df = self._df[q_ids].astype(np.float64)
+        weight = q_counts * np.log(1.0 + (n - df + 0.5) / (df + 0.5))
         avgdl = self._total_len / n or 1.0
-        for term, qtf in Counter(tokenize(text)).items():
-            arrays = self._term_arrays(term)
-            if arrays is None:
+        for i, slot in enumerate(slots):
+            ids, counts = self._docs.get(int(slot), _EMPTY)
+            if not len(ids):
                 continue
-            slots, tfs = arrays
-            keep = slots < size
-            slots, tfs = slots[keep], tfs[keep]
-            df = len(self._postings[term])
-            idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-            norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[slots] / avgdl)
-            out[slots] += qtf * idf * tfs * (self.k1 + 1.0) / (tfs + norm)
+            pos = np.minimum(np.searchsorted(ids, q_ids), len(ids) - 1)
+            tf = np.where(ids[pos] == q_ids, counts[pos], 0.0)
+            norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[int(slot)] / avgdl)
+            out[i] = float((tf * (self.k1 + 1.0) / (tf + norm)) @ weight)
         return out
 
 
@@ -133,4 +109,5 @@ def bm25_matrix(passages: list[str], queries: list[str]) -> np.ndarray:
     index = LexicalIndex()
     for slot, text in enumerate(passages):
         index.set(slot, text)
-    return np.stack([index.scores(q, len(passages)) for q in queries]) if queries else np.zeros((0, len(passages)))
+    every = np.arange(len(passages))
+    return np.stack([index.scores_for(q, every) for q in queries]) if queries else np.zeros((0, len(passages)))

@@ -34,9 +34,11 @@ class Settings(BaseSettings):
     # onnxruntime worker threads busy-wait between ops; off, they leave the cores to numpy and
     # the other requests (measured by `make bench`).
     ort_spinning: bool = False
-    # Single-post triage requests arriving within micro_batch_wait_ms share one encoder batch of
-    # at most micro_batch_max posts (1 = no batching); beyond max_queue waiting posts, 503.
-    micro_batch_max: int = Field(16, ge=1, le=256)
+    # micro_batch_max > 1: single-post triage requests arriving within micro_batch_wait_ms share
+    # one encoder batch. Off by default: on 2 cores a batch costs as much per post as single runs
+    # (measured by `make bench`), and concurrent single runs use the cores better. Beyond
+    # max_queue posts waiting or in flight, 503.
+    micro_batch_max: int = Field(1, ge=1, le=256)
     micro_batch_wait_ms: float = Field(2.0, ge=0, le=100)
     max_queue: int = Field(64, ge=1, le=100_000)
     request_timeout_s: float = Field(30.0, gt=0)

@@ -45,16 +45,19 @@ def test_errors_reach_every_caller_of_the_batch_and_the_worker_survives() -> Non
 
 
 def test_a_full_queue_refuses_at_once() -> None:
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def run(items: list[int]) -> list[int]:
+        started.set()
         release.wait(5)
         return items
 
-    batcher = MicroBatcher(run, max_batch=1, wait_s=0.0, max_queue=2)
+    batcher = MicroBatcher(run, max_batch=4, wait_s=0.0, max_queue=2)
     pool = ThreadPoolExecutor(4)
     try:
-        futures = [pool.submit(batcher.submit, i, 10) for i in range(3)]  # 1 running, 2 waiting
+        futures = [pool.submit(batcher.submit, 0, 10)]
+        assert started.wait(5)  # the worker is busy with post 0
+        futures += [pool.submit(batcher.submit, i, 10) for i in (1, 2)]
         deadline = time.monotonic() + 5
         while batcher._queue.qsize() < 2 and time.monotonic() < deadline:  # noqa: SLF001
             time.sleep(0.01)
@@ -66,3 +69,23 @@ def test_a_full_queue_refuses_at_once() -> None:
         release.set()
         pool.shutdown()
         batcher.close()
+
+
+def test_without_batching_callers_run_concurrently_up_to_the_limit() -> None:
+    running = threading.Barrier(3, timeout=5)
+    release = threading.Event()
+
+    def run(items: list[int]) -> list[int]:
+        running.wait()  # two callers inside at once (plus this test's thread)
+        release.wait(5)
+        return items
+
+    batcher = MicroBatcher(run, max_batch=1, wait_s=0.0, max_queue=2)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(batcher.submit, i) for i in range(2)]
+        running.wait()
+        with pytest.raises(Overloaded, match="limit is 2"):
+            batcher.submit(99)
+        release.set()
+        assert sorted(f.result(5) for f in futures) == [0, 1]
+    batcher.close()
