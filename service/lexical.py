@@ -80,15 +80,18 @@ class LexicalIndex:
         df = self._df[q_ids].astype(np.float64)
         weight = q_counts * np.log(1.0 + (n - df + 0.5) / (df + 0.5))
         avgdl = self._total_len / n or 1.0
-        for i, slot in enumerate(slots):
-            ids, counts = self._docs.get(int(slot), _EMPTY)
-            if not len(ids):
-                continue
-            pos = np.minimum(np.searchsorted(ids, q_ids), len(ids) - 1)
-            tf = np.where(ids[pos] == q_ids, counts[pos], 0.0)
-            norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[int(slot)] / avgdl)
-            out[i] = float((tf * (self.k1 + 1.0) / (tf + norm)) @ weight)
-        return out
+        docs = [self._docs.get(int(slot), _EMPTY) for slot in slots]
+        lengths = np.fromiter((len(d[0]) for d in docs), dtype=np.int64, count=len(docs))
+        if not lengths.sum():
+            return out
+        ids = np.concatenate([d[0] for d in docs])
+        tf = np.concatenate([d[1] for d in docs]).astype(np.float64)
+        owner = np.repeat(np.arange(len(docs)), lengths)
+        hit = np.isin(ids, q_ids)
+        ids, tf, owner = ids[hit], tf[hit], owner[hit]
+        norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[np.asarray(slots, dtype=np.int64)] / avgdl)
+        part = weight[np.searchsorted(q_ids, ids)] * tf * (self.k1 + 1.0) / (tf + norm[owner])
+        return np.bincount(owner, weights=part, minlength=len(docs)).astype(np.float32)
 
 
 def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float, candidates: int) -> np.ndarray:
