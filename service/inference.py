@@ -9,10 +9,14 @@ Model directory contract (see models/artifact.py):
                     outputs logits_<head> [batch, n_labels] per head, embedding [batch, dim]
                     (mean-pooled, L2-normalised)
     tokenizer.json
+    kb_embeddings.npz   optional: passage embeddings of the training knowledge base, keyed by
+                    the sha256 of the passage text, so seeding that knowledge base at first
+                    start costs no encoder runs (checked against the manifest like the rest)
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,11 @@ from tokenizers import Tokenizer
 from models.artifact import ArtifactError, Manifest, load_manifest
 
 ONNX_FILE = "model.onnx"
+KB_CACHE_FILE = "kb_embeddings.npz"
+
+
+def passage_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -65,6 +74,17 @@ class TriageModel:
         self.lexical_weight = float(retrieval.get("lexical_weight", 0.0))
         self.lexical_candidates = int(retrieval.get("lexical_candidates", 100))
         self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
+        self.kb_cache = self._load_kb_cache()
+
+    def _load_kb_cache(self) -> dict[str, np.ndarray]:
+        path = self.directory / KB_CACHE_FILE
+        if not path.is_file():
+            return {}
+        with np.load(path) as data:
+            keys, emb = data["keys"], data["embeddings"].astype(np.float32)
+        if emb.ndim != 2 or len(keys) != len(emb):
+            raise ArtifactError(f"{path}: {len(keys)} keys for embeddings of shape {emb.shape}")
+        return {str(k): emb[i] for i, k in enumerate(keys)}
 
     def _check_outputs(self) -> None:
         names = {o.name: o for o in self.session.get_outputs()}
@@ -128,9 +148,20 @@ class TriageModel:
         return out, emb
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Passage embeddings; texts found in the model's kb_embeddings.npz are not re-run."""
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        return self.run(texts, self.passage_prefix)[1].astype(np.float32)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        missing = []
+        for i, text in enumerate(texts):
+            cached = self.kb_cache.get(passage_key(text)) if self.kb_cache else None
+            if cached is None:
+                missing.append(i)
+            else:
+                out[i] = cached
+        if missing:
+            out[missing] = self.run([texts[i] for i in missing], self.passage_prefix)[1]
+        return out
 
     @property
     def dim(self) -> int:

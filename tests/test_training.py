@@ -80,7 +80,8 @@ def test_artifact_contract(tiny_model: Path) -> None:
                r".*## Retrieval\n\n- Encoder layout: `tower` \(the base model's frozen upper layers.*"
                r"- Ranking: dense cosine \+ [0-9.]+ x BM25 over the 100 best dense hits"
                r".*## Metrics\n\n\| group \| metric \| value \|"
-               r".*## Library versions.*## Files\n\n- `model.onnx` sha256 `[0-9a-f]{64}`")
+               r".*## Library versions.*## Files\n\n- `kb_embeddings.npz` sha256 `[0-9a-f]{64}`"
+               r"\n- `model.onnx` sha256 `[0-9a-f]{64}`")
     assert re.search(pattern, card, re.S), card
 
 
@@ -154,3 +155,22 @@ def test_batched_run_matches_single_runs(tiny_model: Path, tiny_base: Path, tmp_
         assert np.allclose(batched_emb[i], single_emb[0], atol=1e-4)
         for head in model.heads:
             assert np.allclose(batched_logits[head][i], single_logits[head][0], atol=1e-3)
+
+
+def test_knowledge_base_embeddings_ship_with_the_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seeding the training knowledge base needs no encoder runs; other passages still run."""
+    from service.inference import KB_CACHE_FILE, passage_text
+    from training.data_io import load_answers
+
+    assert KB_CACHE_FILE in load_manifest(tiny_model).files  # hash-checked on load like the graph
+    model = TriageModel(tiny_model)
+    texts = [passage_text(a) for a in load_answers(MINI / "kb.jsonl")]
+    fresh = model.run(texts, model.passage_prefix)[1]
+    calls: list[int] = []
+    real_run = model.run
+    monkeypatch.setattr(model, "run", lambda t, p=None, chunk=32: calls.append(len(t)) or real_run(t, p, chunk))
+    cached = model.embed_passages(texts)
+    assert calls == [] and np.allclose(cached, fresh, atol=2e-2)
+    assert (cached * fresh).sum(1).min() > 0.99
+    model.embed_passages(["Een antwoord dat niet in de kennisbank staat"])
+    assert calls == [1]

@@ -374,12 +374,34 @@ def train_model(data: Path, out: Path, cfg: TrainConfig, labels: LabelConfig | N
              "details": {"history": training["history"], "train_posts": len(corpus.posts.splits["train"]),
                          "dev_posts": len(corpus.posts.splits["dev"])}}
     manifest = write_artifact(out, model, corpus, cfg, tokenizer, facts)
+    write_kb_embeddings(out, corpus.kb)
     test_batches = text_batches(batcher, corpus.posts.splits["test"])
     manifest.metrics["onnx_parity_test"] = parity(model, out / "model.onnx", test_batches)
     manifest.details["training_seconds"] = round(time.perf_counter() - t0, 1)
-    write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
+    write_manifest(out, manifest, served_files(out))
     print(json.dumps(manifest.metrics["onnx_parity_test"], indent=2))
     return manifest
+
+
+def write_kb_embeddings(out: Path, kb: list[dict]) -> None:
+    """kb_embeddings.npz: the exported graph's embeddings of the knowledge base passages,
+    keyed by passage text, so a service seeded with this knowledge base starts without
+    running the encoder over it."""
+    from service.inference import KB_CACHE_FILE, TriageModel, passage_key
+
+    path = out / KB_CACHE_FILE
+    path.unlink(missing_ok=True)
+    if not kb:
+        return
+    texts = [passage_text(a) for a in kb]
+    emb = TriageModel(out, verify_files=False).embed_passages(texts)
+    np.savez(path, keys=np.array([passage_key(t) for t in texts]), embeddings=emb.astype(np.float32))
+
+
+def served_files(out: Path) -> list[str]:
+    from service.inference import KB_CACHE_FILE
+
+    return ["model.onnx", "tokenizer.json"] + ([KB_CACHE_FILE] if (out / KB_CACHE_FILE).is_file() else [])
 
 
 def load_checkpoint_model(model_dir: Path, base: str | None = None,
@@ -413,7 +435,9 @@ def reexport(model_dir: Path, data: Path) -> Manifest:
     manifest.retrieval.update({"threshold": retrieval["threshold"], "lexical_weight": retrieval["lexical_weight"],
                                "lexical_candidates": cfg.lexical_candidates, "encoder": cfg.retrieval})
     save_serving_tokenizer(tokenizer, model_dir)
-    return write_manifest(model_dir, manifest, ["model.onnx", "tokenizer.json"])
+    write_manifest(model_dir, manifest, ["model.onnx", "tokenizer.json"])
+    write_kb_embeddings(model_dir, corpus.kb)
+    return write_manifest(model_dir, manifest, served_files(model_dir))
 
 
 def run_training_cli(args: argparse.Namespace) -> int:
