@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = app.state.settings or get_settings()
         s = app.state.settings
         engine = build_engine(s)
-        app.state.batcher = MicroBatcher(engine.triage, s.micro_batch_max, s.micro_batch_wait_ms / 1000, s.max_queue)
+        app.state.batcher = MicroBatcher(engine.triage, s.micro_batch_max, s.micro_batch_wait_ms / 1000, s.max_queue,
+                                         s.max_running)
         app.state.engine = engine
         yield
         app.state.batcher.close()

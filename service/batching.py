@@ -27,11 +27,13 @@ class Overloaded(RuntimeError):
 
 
 class MicroBatcher(Generic[In, Out]):
-    """With max_batch 1 there is no worker: each caller runs its own post in its own thread
-    (concurrent runs, as many as max_queue at once)."""
+    """With max_batch 1 there is no worker: each caller runs its own post in its own thread,
+    at most `max_running` at once (0 = no cap), with at most `max_queue` waiting or running."""
 
-    def __init__(self, run: Callable[[list[In]], list[Out]], max_batch: int, wait_s: float, max_queue: int) -> None:
+    def __init__(self, run: Callable[[list[In]], list[Out]], max_batch: int, wait_s: float, max_queue: int,
+                 max_running: int = 0) -> None:
         self._run = run
+        self._running = threading.BoundedSemaphore(max_running) if max_running else None
         self.max_batch, self.wait_s, self.max_queue = max_batch, wait_s, max_queue
         self._queue: queue.Queue[tuple[In, Future[Out]]] = queue.Queue()
         self._stopped = threading.Event()
@@ -58,7 +60,10 @@ class MicroBatcher(Generic[In, Out]):
                 raise Overloaded(f"{self._inflight} posts are being triaged; the limit is {self.max_queue}")
             self._inflight += 1
         try:
-            return self._run([item])[0]
+            if self._running is None:
+                return self._run([item])[0]
+            with self._running:
+                return self._run([item])[0]
         finally:
             with self._lock:
                 self._inflight -= 1

@@ -89,3 +89,23 @@ def test_without_batching_callers_run_concurrently_up_to_the_limit() -> None:
         release.set()
         assert sorted(f.result(5) for f in futures) == [0, 1]
     batcher.close()
+
+
+def test_running_posts_are_capped_and_the_rest_wait() -> None:
+    inside, peak = 0, 0
+    lock = threading.Lock()
+
+    def run(items: list[int]) -> list[int]:
+        nonlocal inside, peak
+        with lock:
+            inside += 1
+            peak = max(peak, inside)
+        time.sleep(0.02)
+        with lock:
+            inside -= 1
+        return items
+
+    batcher = MicroBatcher(run, max_batch=1, wait_s=0.0, max_queue=100, max_running=2)
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(batcher.submit, range(16))) == list(range(16))
+    assert peak == 2
