@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from eval.metrics import best_abstain_threshold, head_metrics, retrieval_report
 from eval.tables import markdown_table
 from models.encoder import PASSAGE, QUERY, Encoder
 from service.inference import passage_text
+from service.lexical import tokenize
 from training.corpus import Corpus
 from training.data_io import post_text
 from training.schema import LabelConfig
@@ -35,13 +35,6 @@ from training.schema import LabelConfig
 Scorer = Callable[[list[str]], np.ndarray]  # query texts -> scores against the knowledge base
 RETRIEVAL_KEYS = ("recall@1", "recall@3", "mrr@10", "ndcg@10",
                   "abstain_precision", "abstain_recall", "abstain_f1")
-_TOKEN = re.compile(r"\w+")
-
-
-def tokenize(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
 def tfidf_features(train: list[str], test: list[str]) -> tuple[Any, Any]:
     union = FeatureUnion([
         ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1)),

@@ -47,14 +47,14 @@ class MicroBatcher(Generic[In, Out]):
         if self._stopped.is_set():
             raise RuntimeError("the micro-batcher is stopped")
         if self.max_batch == 1:
-            return self._inline(item)
+            return self._inline(item, timeout)
         if self._queue.qsize() >= self.max_queue:
             raise Overloaded(f"{self._queue.qsize()} posts are waiting; the limit is {self.max_queue}")
         future: Future[Out] = Future()
         self._queue.put((item, future))
         return future.result(timeout)
 
-    def _inline(self, item: In) -> Out:
+    def _inline(self, item: In, timeout: float | None) -> Out:
         with self._lock:
             if self._inflight >= self.max_queue:
                 raise Overloaded(f"{self._inflight} posts are being triaged; the limit is {self.max_queue}")
@@ -62,8 +62,12 @@ class MicroBatcher(Generic[In, Out]):
         try:
             if self._running is None:
                 return self._run([item])[0]
-            with self._running:
+            if not self._running.acquire(timeout=timeout):
+                raise TimeoutError(f"no free slot to run the post within {timeout} s")
+            try:
                 return self._run([item])[0]
+            finally:
+                self._running.release()
         finally:
             with self._lock:
                 self._inflight -= 1

@@ -6,8 +6,8 @@ Rows are stable slots: a delete empties its slot (reused by the next insert), so
 matrix and the lexical postings stay aligned without renumbering.
 
 Ranking is by dense cosine + lexical_weight x BM25 over the `lexical_candidates` best dense
-hits (so the lexical part costs the same at any knowledge-base size); "nothing fits" is decided on the dense
-cosine alone (a hit is kept only when its cosine reaches the threshold), because the dense
+hits (so the lexical part costs the same at any knowledge-base size); "nothing fits" is
+decided on the dense cosine alone (a hit is kept only when its cosine reaches the threshold), because the dense
 score is the one comparable across queries. Both settings come from the model manifest.
 """
 
@@ -33,14 +33,14 @@ class VectorIndex:
         self.lexical_weight = lexical_weight
         self.lexical_candidates = lexical_candidates
         self._lock = threading.Lock()
-        self._reset(0)
+        self._reset()
 
-    def _reset(self, capacity: int) -> None:
+    def _reset(self) -> None:
         self._ids: list[str | None] = []
         self._pos: dict[str, int] = {}
         self._free: list[int] = []
         self._meta: dict[str, dict[str, str | None]] = {}
-        self._matrix = np.zeros((capacity, self.dim), dtype=np.float32)
+        self._matrix = np.zeros((0, self.dim), dtype=np.float32)
         self._lexical = LexicalIndex() if self.lexical_weight else None
 
     def __len__(self) -> int:
@@ -49,7 +49,7 @@ class VectorIndex:
     def rebuild(self, ids: list[str], vectors: np.ndarray, meta: list[dict[str, str | None]],
                 texts: list[str] | None = None) -> None:
         with self._lock:
-            self._reset(0)
+            self._reset()
             self._put(ids, vectors, meta, texts)
 
     def upsert(self, ids: list[str], vectors: np.ndarray, meta: list[dict[str, str | None]],
@@ -114,14 +114,14 @@ class VectorIndex:
         live = len(self._pos) if allowed is None else int(allowed.sum())
         if not live:
             return [[] for _ in range(len(queries))]
-        hybrid = self._lexical is not None and texts is not None
-        width = min(max(k, self.lexical_candidates) if hybrid else k, live)
+        lexical = self._lexical if texts is not None else None
+        width = min(k if lexical is None else max(k, self.lexical_candidates), live)
         out = []
         for i, row in enumerate(dense):
             cand = np.argpartition(-row, width - 1)[:width]
             rank = row[cand]
-            if hybrid and self._lexical is not None and texts is not None:
-                rank = rank + np.float32(self.lexical_weight) * self._lexical.scores_for(texts[i], cand)
+            if lexical is not None and texts is not None:
+                rank = rank + np.float32(self.lexical_weight) * lexical.scores_for(texts[i], cand)
             best = cand[np.argsort(-rank, kind="stable")[:k]]
             out.append([Hit(self._ids[j] or "", float(row[j])) for j in best if np.isfinite(row[j])])
         return out

@@ -109,3 +109,20 @@ def test_running_posts_are_capped_and_the_rest_wait() -> None:
     with ThreadPoolExecutor(8) as pool:
         assert sorted(pool.map(batcher.submit, range(16))) == list(range(16))
     assert peak == 2
+
+
+def test_waiting_for_a_running_slot_times_out() -> None:
+    release = threading.Event()
+
+    def run(items: list[int]) -> list[int]:
+        release.wait(5)
+        return items
+
+    batcher = MicroBatcher(run, max_batch=1, wait_s=0.0, max_queue=10, max_running=1)
+    with ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(batcher.submit, 0)
+        time.sleep(0.05)
+        with pytest.raises(TimeoutError, match="no free slot"):
+            batcher.submit(1, timeout=0.05)
+        release.set()
+        assert busy.result(5) == 0

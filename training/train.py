@@ -316,13 +316,17 @@ def text_batches(batcher: Batcher, rows: list[dict], size: int = 32) -> list[tup
     return [batcher(texts[i:i + size]) for i in range(0, len(texts), size)]
 
 
+def gate_summary(gate: dict[str, Any]) -> dict[str, Any]:
+    return {"chosen": gate["chosen"], "dev_parity": gate["dev_parity"],
+            "levels_tried": [t["level"] for t in gate["tried"]]}
+
+
 def write_artifact(out: Path, model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, tokenizer: Any,
                    facts: dict[str, Any]) -> Manifest:
     batcher = Batcher(tokenizer, cfg.max_length)
     gate = export_with_parity_gate(model, out / "model.onnx", text_batches(batcher, corpus.posts.splits["dev"]),
                                    cfg.quantize)
-    facts["metrics"]["onnx_export"] = {"chosen": gate["chosen"], "dev_parity": gate["dev_parity"],
-                                       "levels_tried": [t["level"] for t in gate["tried"]]}
+    facts["metrics"]["onnx_export"] = gate_summary(gate)
     save_serving_tokenizer(tokenizer, out)
     base_manifest = _base_manifest(cfg.base)
     manifest = Manifest(
@@ -425,8 +429,7 @@ def reexport(model_dir: Path, data: Path) -> Manifest:
     batcher = Batcher(tokenizer, cfg.max_length)
     gate = export_with_parity_gate(model, model_dir / "model.onnx", text_batches(batcher, corpus.posts.splits["dev"]),
                                    cfg.quantize)
-    manifest.metrics["onnx_export"] = {"chosen": gate["chosen"], "dev_parity": gate["dev_parity"],
-                                       "levels_tried": [t["level"] for t in gate["tried"]]}
+    manifest.metrics["onnx_export"] = gate_summary(gate)
     manifest.metrics["onnx_parity_test"] = parity(model, model_dir / "model.onnx",
                                                   text_batches(batcher, corpus.posts.splits["test"]))
     retrieval = fit_retrieval(model, corpus, batcher, cfg)
