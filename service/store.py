@@ -71,7 +71,10 @@ class Store:
                 self._conn.executescript("BEGIN;" + MIGRATIONS[target] + f"PRAGMA user_version={target + 1};COMMIT;")
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error); the commit
+        happens before the caller acknowledges anything. Feature modules (triage log, incidents,
+        experts) keep their own tables in this store and write through this."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -89,7 +92,7 @@ class Store:
             rows.append((a["id"], a["title"], a.get("question"), a["answer"], a.get("topic"), a.get("product"),
                          a.get("url"), a.get("updated_at") or now_iso(), json.dumps(extra, ensure_ascii=False),
                          np.asarray(e, dtype=np.float32).tobytes(), model_sha))
-        with self._tx() as c:
+        with self.transaction() as c:
             c.executemany("INSERT OR REPLACE INTO answers VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def get_answer(self, answer_id: str) -> dict[str, Any] | None:
@@ -98,7 +101,7 @@ class Store:
         return None if row is None else _answer_row(row)
 
     def delete_answer(self, answer_id: str) -> bool:
-        with self._tx() as c:
+        with self.transaction() as c:
             return c.execute("DELETE FROM answers WHERE id=?", (answer_id,)).rowcount > 0
 
     def all_answers(self) -> tuple[list[dict[str, Any]], np.ndarray, set[str]]:
@@ -114,7 +117,7 @@ class Store:
 
     # feedback ----------------------------------------------------------------
     def add_feedback(self, post_id: str | None, role: str, payload: dict[str, Any]) -> int:
-        with self._tx() as c:
+        with self.transaction() as c:
             cur = c.execute("INSERT INTO feedback (post_id, role, created_at, payload) VALUES (?,?,?,?)",
                             (post_id, role, now_iso(), json.dumps(payload, ensure_ascii=False)))
             return int(cur.lastrowid or 0)
@@ -122,6 +125,10 @@ class Store:
     def feedback(self) -> list[dict[str, Any]]:
         rows = self._conn.execute("SELECT id, post_id, role, created_at, payload FROM feedback ORDER BY id")
         return [{"id": r[0], "post_id": r[1], "role": r[2], "created_at": r[3], **json.loads(r[4])} for r in rows]
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
+        """Rows of a read-only statement (WAL: readers never block the writer)."""
+        return self._conn.execute(sql, params).fetchall()
 
     def close(self) -> None:
         self._conn.close()
