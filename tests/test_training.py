@@ -174,3 +174,21 @@ def test_knowledge_base_embeddings_ship_with_the_model(tiny_model: Path, monkeyp
     assert (cached * fresh).sum(1).min() > 0.99
     model.embed_passages(["Een antwoord dat niet in de kennisbank staat"])
     assert calls == [1]
+
+
+def test_branched_forward_matches_the_library_forward_on_padded_batches(tiny_base: Path) -> None:
+    """The tower layout runs BERT layers one by one with its own additive mask (no private
+    transformers helpers): on a padded batch, its head branch must equal the library's own
+    forward of the same encoder, and its tower branch the frozen base's, whatever the release."""
+    import torch
+
+    model = MultiTaskModel.from_base(str(tiny_base), {"topic": ["a", "b"]}, dropout=0.0, tower_from=1).eval()
+    tok = load_tokenizer(tiny_base)
+    enc = tok(["modem knippert rood sinds vanochtend", "hoi", "geen bereik in Hoogvliet, is er een storing?"],
+              padding=True, return_tensors="pt")
+    assert int((enc["attention_mask"] == 0).sum()) > 0  # the batch really is padded
+    with torch.inference_mode():
+        heads, tower = model._branched(enc["input_ids"], enc["attention_mask"])  # noqa: SLF001 - our own method
+        reference = model.pooled(enc["input_ids"], enc["attention_mask"])
+    assert torch.allclose(heads, reference, atol=1e-5)
+    assert torch.allclose(tower, reference, atol=1e-5)  # untrained: the tower is a copy of the same layers

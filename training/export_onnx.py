@@ -34,7 +34,7 @@ PARITY_MIN = 0.99
 def export_onnx(model: MultiTaskModel, path: Path, quantize: bool = True,
                 keep_fp32: tuple[str, ...] = FP32_LEVELS[0][1]) -> Path:
     model = model.eval()
-    model.encoder.config._attn_implementation = "eager"  # plain ops export cleanly
+    model.encoder.set_attn_implementation("eager")  # plain ops export cleanly (the tower shares this config)
     heads = model.heads_order
     outputs = [f"logits_{h}" for h in heads] + ["embedding"]
     ids = torch.tensor([[0, 100, 200, 300, 2], [0, 150, 2, 1, 1]], dtype=torch.long)

@@ -80,9 +80,7 @@ class MultiTaskModel(nn.Module):
         assert self.tower is not None
         split = self.tower_from
         hidden = enc.embeddings(input_ids=input_ids)
-        mask, _ = enc._create_attention_masks(attention_mask=attention_mask, encoder_attention_mask=None,
-                                              embedding_output=hidden, encoder_hidden_states=None,
-                                              past_key_values=None)
+        mask = additive_mask(attention_mask, hidden.dtype)
         for layer in enc.encoder.layer[:split]:
             hidden = _hidden(layer(hidden, attention_mask=mask))
         heads, tower = hidden, hidden
@@ -91,6 +89,15 @@ class MultiTaskModel(nn.Module):
         for layer in self.tower:
             tower = _hidden(layer(tower, attention_mask=mask))
         return mean_pool(heads, attention_mask, normalize=False), mean_pool(tower, attention_mask, normalize=False)
+
+
+def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The (batch, 1, 1, tokens) additive attention mask every BERT attention implementation
+    (eager and sdpa) accepts: 0 where a token is attended to, the dtype's minimum at padding.
+    Built here rather than through transformers' private mask helpers, whose signature
+    changes between releases."""
+    keep = attention_mask[:, None, None, :].to(dtype)
+    return (1.0 - keep) * torch.finfo(dtype).min
 
 
 def _hidden(out: Any) -> torch.Tensor:
