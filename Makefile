@@ -12,14 +12,35 @@ DATA := training/data
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## create .venv and install everything (torch CPU wheel first)
+setup: $(STAMP) ## create .venv and install exactly the locked versions (torch CPU wheel first)
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv .venv
-	$(PIP) install -q --upgrade pip
+# Installs come from the committed lock files (requirements/*.lock, hash-checked), never from
+# pyproject's ranges: a fresh clone today and in six months gets the versions the suite passed
+# with. `make lock` re-resolves them to the newest releases and runs the tests.
+PIP_VERSION := 26.3
+LOCK_DEV := requirements/dev.lock
+LOCK_SERVE := requirements/serve.lock
+# Where the torch CPU wheel is found when resolving (this machine's wheel folder by default).
+TORCH_WHEELS ?= /opt/wheels
+
+$(STAMP): pyproject.toml $(LOCK_DEV)
+	rm -rf .venv && python3 -m venv .venv  # a changed lock gets a clean environment, no leftovers
+	$(PIP) install -q pip==$(PIP_VERSION)
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[train,dev]'
+	$(PIP) install -q -r $(LOCK_DEV)
+	$(PIP) install -q --no-deps -e .
+	$(PIP) check
+	$(PY) requirements/check_lock.py $(LOCK_DEV) train dev
 	touch $(STAMP)
+
+lock: $(STAMP) ## re-resolve both lock files to the newest releases, reinstall from them, run the tests
+	.venv/bin/uv pip compile pyproject.toml --upgrade --generate-hashes --python-version 3.11 \
+	  --custom-compile-command "make lock" -o $(LOCK_SERVE)
+	.venv/bin/uv pip compile pyproject.toml --extra train --extra dev --upgrade --generate-hashes \
+	  --python-version 3.11 --find-links $(TORCH_WHEELS) -c requirements/torch-cpu.txt \
+	  --custom-compile-command "make lock" -o $(LOCK_DEV)
+	rm -rf .venv
+	$(MAKE) test
 
 $(BASE)/manifest.json: | $(STAMP)
 	$(PY) -m models build-base --out $(BASE) --prune
@@ -68,4 +89,4 @@ lint: $(STAMP) ## ruff + mypy
 	.venv/bin/ruff check models service training eval tests
 	.venv/bin/mypy models service training eval
 
-.PHONY: help setup base train run test test-slow eval data-report bench lint
+.PHONY: help setup lock base train run test test-slow eval data-report bench lint
