@@ -17,9 +17,11 @@ from service.batching import MicroBatcher
 from service.index import VectorIndex
 from service.inference import TriageModel, passage_text
 from service.policy import Policy
-from service.routers import answers, feedback, meta, suggestions, triage
+from service.routers import answers, experts, feedback, meta, suggestions, triage
+from service.routers import threads as thread_routes
 from service.settings import Settings, get_settings
 from service.store import Store
+from service.threads import attach as attach_threads
 from service.triage import Engine
 
 log = logging.getLogger("wegwijzer")
@@ -35,6 +37,7 @@ def build_engine(settings: Settings) -> Engine:
     if store.count_answers() == 0 and settings.seed_kb is not None and Path(settings.seed_kb).is_file():
         seed_knowledge_base(engine, Path(settings.seed_kb))
     load_index(engine)
+    attach_threads(engine)  # expert records and response history from imported threads (issue 14)
     return engine
 
 
@@ -81,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = None
     for r in (triage.router, suggestions.router, answers.router, feedback.router, meta.router):
         app.include_router(r)
+    app.include_router(thread_routes.router)
+    app.include_router(experts.router)
     install_handlers(app)
     return app
 

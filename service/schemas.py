@@ -61,13 +61,23 @@ class Suggestion(BaseModel):
     passage: str = Field(description="the matched passage (question and start of the answer)")
 
 
+class ExpertOut(BaseModel):
+    id: str = Field(description="the forum's author id")
+    name: str
+    score: float
+    reasons: list[str] = Field(description="why this expert, in Dutch")
+
+
 class RouteOut(BaseModel):
     target: Literal["peers", "klantexpert", "webcare"]
     reasons: list[str]
     explanation: str
-    expected_response: str
+    expected_response: str = Field(description="from the imported threads' history when there is enough, "
+                                               "else the policy's text")
     rules_fired: list[str]
     fallback: bool
+    experts: list[ExpertOut] | None = Field(None, description="route klantexpert: up to 3 fitting experts, "
+                                                              "best first (empty when none fits)")
 
 
 class TriageOut(BaseModel):

@@ -8,11 +8,11 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SCOPES = {"triage", "suggestions", "feedback", "answers", "model"}
+SCOPES = {"triage", "suggestions", "feedback", "answers", "model", "experts", "threads"}
 ROLE_SCOPES = {
     "forum": {"triage"},
-    "webcare": {"triage", "suggestions", "feedback"},
-    "admin": {"triage", "suggestions", "feedback", "answers", "model"},
+    "webcare": {"triage", "suggestions", "feedback", "experts"},
+    "admin": {"triage", "suggestions", "feedback", "answers", "model", "experts", "threads"},
 }
 
 

@@ -41,6 +41,38 @@ MIGRATIONS: list[str] = [
         payload TEXT NOT NULL
     );
     """,
+    # issue 14: imported forum threads (service/threads.py) and expert records (service/experts.py)
+    """
+    CREATE TABLE threads (
+        thread_id TEXT PRIMARY KEY,
+        content_sha256 TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        route TEXT,
+        topic TEXT,
+        product TEXT,
+        labelled INTEGER NOT NULL,
+        first_answer_s REAL,
+        solution_s REAL,
+        answer_id TEXT,
+        solver_id TEXT,
+        solver_role TEXT,
+        solver_reply_s REAL,
+        solver_last_at TEXT,
+        imported_at TEXT NOT NULL
+    );
+    CREATE INDEX threads_solver ON threads (solver_id);
+    CREATE TABLE experts (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        name_by_hand INTEGER NOT NULL DEFAULT 0,
+        role TEXT NOT NULL,
+        available INTEGER NOT NULL DEFAULT 1,
+        max_open INTEGER,
+        open_questions INTEGER NOT NULL DEFAULT 0,
+        specialities TEXT NOT NULL DEFAULT '[]',
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]
 ANSWER_FIELDS = ("id", "title", "question", "answer", "topic", "product", "url", "updated_at")
 

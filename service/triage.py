@@ -4,7 +4,7 @@ suggestions from the vector index → routing policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
@@ -12,9 +12,13 @@ from service import observability as obs
 from service.index import VectorIndex
 from service.inference import TriageModel
 from service.policy import Policy, PostFacts
-from service.schemas import Alternative, HeadOut, PostIn, RouteOut, Suggestion, TriageOut
+from service.schemas import Alternative, ExpertOut, HeadOut, PostIn, RouteOut, Suggestion, TriageOut
 from service.store import Store
 from service.textprep import clean_text, detect_language
+
+if TYPE_CHECKING:
+    from service.experts import ExpertDirectory
+    from service.history import ResponseHistory
 
 PASSAGE_CHARS = 300
 
@@ -26,6 +30,8 @@ class Engine:
     index: VectorIndex
     policy: Policy
     max_suggestions: int = 3
+    experts: ExpertDirectory | None = None  # klantexperts from imported threads (service/threads.py)
+    history: ResponseHistory | None = None  # expected response times from imported threads
 
     @property
     def version(self) -> str:
@@ -54,9 +60,11 @@ class Engine:
         texts = [self.text_of(p.title, p.body) for p in posts]
         preds, emb = self.model.predict(texts)
         suggestions = self.suggestions_for(emb, texts, self.max_suggestions)
-        return [self._one(p, t, pred, sug) for p, t, pred, sug in zip(posts, texts, preds, suggestions, strict=True)]
+        return [self._one(p, t, pred, sug, e)
+                for p, t, pred, sug, e in zip(posts, texts, preds, suggestions, emb, strict=True)]
 
-    def _one(self, post: PostIn, text: str, pred: dict, sugg: list[Suggestion]) -> TriageOut:
+    def _one(self, post: PostIn, text: str, pred: dict, sugg: list[Suggestion], emb: np.ndarray | None = None
+             ) -> TriageOut:
         language = detect_language(text)
         facts = PostFacts(
             labels={h: p.label for h, p in pred.items()}, confidence={h: p.confidence for h, p in pred.items()},
@@ -71,10 +79,18 @@ class Engine:
                   for h, p in pred.items()}
         target = cast(Literal["peers", "klantexpert", "webcare"], decision.target)
         route = RouteOut(target=target, reasons=decision.reasons, explanation=decision.explanation,
-                         expected_response=self.policy.expected_response(decision.target),
+                         expected_response=self.expected_response(decision.target, facts.labels.get("topic")),
                          rules_fired=decision.rules_fired, fallback=decision.fallback)
+        if target == "klantexpert" and self.experts is not None and emb is not None:
+            route.experts = [ExpertOut(id=m.id, name=m.name, score=m.score, reasons=m.reasons)
+                             for m in self.experts.match(emb, facts.labels)]
         return TriageOut(labels=labels, language=language, suggestions=sugg, route=route,
                          model_version=self.version)
+
+    def expected_response(self, target: str, topic: str | None) -> str:
+        """From the imported threads' history when there is enough, else the policy's text."""
+        from_history = self.history.expected_response(target, topic) if self.history is not None else None
+        return from_history or self.policy.expected_response(target)
 
     @staticmethod
     def _count(pred: dict, target: str, fallback: bool, suggested: bool) -> None:

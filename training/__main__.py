@@ -1,4 +1,4 @@
-"""`python -m training {validate,report,split,train,export-feedback}`."""
+"""`python -m training {validate,report,split,train,export-feedback,import-threads}`."""
 
 from __future__ import annotations
 
@@ -71,6 +71,32 @@ def cmd_export_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_threads(args: argparse.Namespace) -> int:
+    from training.data_io import write_jsonl
+    from training.threads import load_threads, training_posts
+
+    engine = None
+    if not args.no_store:
+        from service.threads import open_engine
+
+        engine = open_engine(args.model, args.store, args.threads)
+    labels = _labels(args.labels) or (LabelConfig(dict(engine.model.manifest.label_sets)) if engine else None)
+    threads = load_threads(args.file, labels)
+    if args.posts_out:
+        posts = [p for t in threads for p in training_posts(t)]
+        write_jsonl(args.posts_out, posts)
+        print(f"wrote {len(posts)} labelled posts (redacted) to {args.posts_out}")
+    if engine is not None:
+        from service.threads import import_threads
+
+        try:
+            result = import_threads(engine, threads)
+        finally:
+            engine.store.close()
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -107,6 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--labels", help="label config YAML (default: training/labels.yaml)")
     f.add_argument("--partial", action="store_true", help="also write feedback that corrects only some labels")
     f.set_defaults(func=cmd_export_feedback)
+    it = sub.add_parser("import-threads", help="import a forum thread export: solved threads into the knowledge "
+                                               "base, expert records, labelled posts for training")
+    it.add_argument("file", help="thread export (labels.md v2): JSONL, CSV, Parquet or a datasets directory")
+    it.add_argument("--store", default=None, help="SQLite store (default: the service setting)")
+    it.add_argument("--model", default=None, help="served model that embeds the answers (default: the service "
+                                                  "setting)")
+    it.add_argument("--posts-out", help="write the labelled posts (redacted) as training data (JSONL)")
+    it.add_argument("--labels", help="label config YAML (default: the model's label sets)")
+    it.add_argument("--no-store", action="store_true", help="only validate and write --posts-out")
+    it.add_argument("--threads", type=int, default=2, help="onnxruntime threads")
+    it.set_defaults(func=cmd_import_threads)
     return parser
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 
 from service.auth import require_scope
@@ -16,13 +17,14 @@ MAX_BULK_BYTES = 50 * 1024 * 1024
 AnswerId = Path(..., pattern=ID_PATTERN, description="answer id, e.g. kb-0001")
 
 
-def write_answers(engine: EngineDep, answers: list[dict[str, Any]]) -> None:
-    """Embed, commit to SQLite (durable), then update the in-memory index."""
+def write_answers(engine: EngineDep, answers: list[dict[str, Any]]) -> np.ndarray:
+    """Embed, commit to SQLite (durable), then update the in-memory index; returns the embeddings."""
     passages = [passage_text(a) for a in answers]
     emb = engine.model.embed_passages(passages)
     engine.store.upsert_answers(answers, emb, engine.model.manifest.files.get("model.onnx", ""))
     engine.index.upsert([a["id"] for a in answers], emb,
                         [{"product": a.get("product"), "topic": a.get("topic")} for a in answers], passages)
+    return emb
 
 
 @router.put("/{answer_id}", response_model=AnswerOut, summary="Add or replace an accepted answer")
