@@ -13,7 +13,7 @@ _POSTCODE = re.compile(r"\b([1-9]\d{3})(?:[ ]?(?!SA|SD|SS)([A-Z]{2})|(?!sa|sd|ss
                        r"(?:[ \t]*,?[ \t]*(?:nr\.?|huisnummer)?[ \t]*\d{1,5}(?:[ ]?[a-zA-Z])?\b(?![ \t]*(?:[.:,]\d|"
                        r"uur|minuten|dagen|jaar|euro|GB|MB|%)))?")
 _UNITS = {"MB", "GB", "KB", "TB", "MS", "HZ", "KM", "KG", "CM", "MM", "UU"}
-_POSTCODE_CUE = re.compile(r"(?:postcode|adres|woon)\w*\W{0,3}$", re.IGNORECASE)
+_POSTCODE_CUE = re.compile(r"(?:postcode|adres|woon)\w*(?:\s+(?:is|was|wordt))?\W{0,3}$", re.IGNORECASE)
 
 _SUFFIXES = ("straat|straatweg|laan|weg|plein|gracht|kade|singel|dijk|hof|park|dreef|steeg|pad|ring|markt|baan|allee"
              "|erf|veld|kamp|wal|haven|dam|zijde|burgwal|plantsoen|hoven|passage|promenade|boulevard|wijk|akker")
