@@ -111,6 +111,39 @@ def cmd_xsid(args: argparse.Namespace) -> int:
     return 0
 
 
+def _thread_inputs(args: argparse.Namespace):  # noqa: ANN202 - (model, threads, queries)
+    from training.data_io import load_queries
+    from training.threads import load_threads
+
+    model = _load_model(args.model, args.ort_threads)
+    threads = load_threads(args.threads_file)
+    known = {f"thread:{t['thread_id']}" for t in threads}
+    return model, threads, load_queries(args.queries, known)
+
+
+def cmd_experts(args: argparse.Namespace) -> int:
+    from eval.experts import evaluate, render
+
+    model, threads, queries = _thread_inputs(args)
+    result = evaluate(model, threads, queries)
+    print(f"{args.threads_file}: {len(threads)} threads imported; {args.queries}: {len(queries)} queries\n")
+    print(render(result))
+    _write_json(args.json, result)
+    return 0
+
+
+def cmd_experts_tune(args: argparse.Namespace) -> int:
+    from eval.experts import tune_weights
+
+    model, threads, queries = _thread_inputs(args)
+    result = tune_weights(model, threads, queries)
+    print(f"{args.queries}: {len(queries)} tuning queries; best settings (objective, hit@1, hit@3, empty):")
+    for row in result["best"]:
+        print(json.dumps(row))
+    _write_json(args.json, result)
+    return 0
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     """Write evaluation results (JSON files from the other commands) into the model's
     manifest metrics and regenerate its model card."""
@@ -177,6 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     _common(x, model=False)
     x.set_defaults(func=cmd_xsid)
+    for name, helptext in (("experts", "import a thread export, score retrieval of its answers and expert "
+                                        "matching (hit@1, hit@3)"),
+                           ("experts-tune", "grid-search the matching weights on tuning queries")):
+        ex = sub.add_parser(name, help=helptext)
+        ex.add_argument("--threads", dest="threads_file", required=True, help="thread export (labels.md v2)")
+        ex.add_argument("--queries", required=True, help="queries with relevant thread:<id> and expert")
+        ex.add_argument("--model", required=True, help="triage model directory (manifest.json, model.onnx)")
+        ex.add_argument("--ort-threads", type=int, default=2, help="onnxruntime intra-op threads (default 2)")
+        ex.add_argument("--json", help="write the results as JSON to this file")
+        ex.set_defaults(func=cmd_experts if name == "experts" else cmd_experts_tune)
     c = sub.add_parser("record", help="store evaluation JSON results in a model's manifest and model card")
     c.add_argument("--model", required=True)
     c.add_argument("--result", action="append", default=[], metavar="NAME=FILE.json")

@@ -10,6 +10,7 @@ The embeddings of what each expert solved are the knowledge-base embeddings of t
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import threading
 from collections import Counter
@@ -43,6 +44,7 @@ class ExpertRecord:
     by_product: dict[str, int] = field(default_factory=dict)
     median_answer_s: float | None = None
     last_active: str | None = None
+    last_active_ts: float = math.nan  # POSIX seconds of last_active, for matching
 
     @property
     def matchable(self) -> bool:
@@ -72,8 +74,9 @@ class ExpertDirectory:
         self._records: dict[str, ExpertRecord] = {}
         self._solutions: dict[str, tuple[str, str, np.ndarray]] = {}  # thread_id -> (owner, title, embedding)
         self._matrix = np.zeros((0, dim), np.float32)
-        self._owners: dict[str, np.ndarray] = {}  # owner -> row numbers in _matrix
-        self._titles: list[str] = []
+        self._pad = np.full((1, 1), -1, dtype=np.int64)  # expert row -> solution rows in _matrix, -1 padded
+        self._owner_row: dict[str, int] = {}
+        self._owner_titles: dict[str, list[str]] = {}
         self._dirty = False
 
     # loading ---------------------------------------------------------------------------------------
@@ -99,15 +102,23 @@ class ExpertDirectory:
             self._dirty = True
 
     def _rebuild(self) -> None:
-        """Stack the solution embeddings (called under the lock when something changed)."""
-        items = list(self._solutions.values())
+        """Stack the solution embeddings grouped by expert, with a padded row-index matrix per expert
+        (-1 past their last solution; the last row is all -1 for experts with no solution yet)."""
+        by_owner: dict[str, list[tuple[str, np.ndarray]]] = {}
+        for owner, title, e in self._solutions.values():
+            by_owner.setdefault(owner, []).append((title, e))
+        items = [(o, t, e) for o, sols in by_owner.items() for t, e in sols]
         self._matrix = (np.stack([e for _, _, e in items]).astype(np.float32) if items
                         else np.zeros((0, self.dim), np.float32))
-        self._titles = [t for _, t, _ in items]
-        by_owner: dict[str, list[int]] = {}
-        for i, (owner, _, _) in enumerate(items):
-            by_owner.setdefault(owner, []).append(i)
-        self._owners = {o: np.array(ix) for o, ix in by_owner.items()}
+        width = max((len(v) for v in by_owner.values()), default=0)
+        self._pad = np.full((len(by_owner) + 1, max(width, 1)), -1, dtype=np.int64)
+        self._owner_row, self._owner_titles = {}, {}
+        start = 0
+        for row, (owner, sols) in enumerate(by_owner.items()):
+            self._pad[row, :len(sols)] = np.arange(start, start + len(sols))
+            self._owner_row[owner] = row
+            self._owner_titles[owner] = [t for t, _ in sols]
+            start += len(sols)
         self._dirty = False
 
     def refresh(self) -> None:
@@ -129,7 +140,8 @@ class ExpertDirectory:
                 open_questions=open_q, specialities=json.loads(specs), solved=len(rows),
                 by_topic=dict(Counter(r[1] for r in rows if r[1]).most_common()),
                 by_product=dict(Counter(r[2] for r in rows if r[2]).most_common()),
-                median_answer_s=float(statistics.median(replies)) if replies else None, last_active=last)
+                median_answer_s=float(statistics.median(replies)) if replies else None, last_active=last,
+                last_active_ts=t.timestamp() if last and (t := parse_time(last)) else math.nan)
         with self._lock:
             self._records = records
 
@@ -173,17 +185,18 @@ class ExpertDirectory:
         with self._lock:
             if self._dirty:
                 self._rebuild()
-            cos = self._matrix @ np.asarray(embedding, np.float32) if len(self._matrix) else np.zeros(0)
-            candidates = []
-            for r in self._records.values():
-                if not (r.matchable and r.available and r.under_limit):
-                    continue
-                rows = self._owners.get(r.id, np.zeros(0, int))
-                if not len(rows) and not r.specialities:
-                    continue
-                candidates.append(matching.Candidate(
-                    id=r.id, name=r.name or r.id, solved=r.solved, by_topic=r.by_topic, by_product=r.by_product,
-                    specialities=r.specialities, last_active=parse_time(r.last_active) if r.last_active else None,
-                    cosines=cos[rows], titles=[self._titles[i] for i in rows], open_questions=r.open_questions,
-                    max_open=r.max_open, role=r.role))
-        return matching.rank(candidates, labels.get("topic"), labels.get("product"), now, k, weights)
+            people = [r for r in self._records.values() if r.matchable and r.available and r.under_limit
+                      and (r.id in self._owner_row or r.specialities)]
+            none_row = len(self._pad) - 1
+            idx = self._pad[[self._owner_row.get(r.id, none_row) for r in people]]
+            cos = self._matrix @ np.asarray(embedding, np.float32) if len(self._matrix) else np.zeros(1, np.float32)
+            pool = matching.Pool(
+                ids=[r.id for r in people], names=[r.name or r.id for r in people], roles=[r.role for r in people],
+                solved=np.array([r.solved for r in people], dtype=np.float64),
+                by_topic=[r.by_topic for r in people], by_product=[r.by_product for r in people],
+                specialities=[r.specialities for r in people],
+                last_active=np.array([r.last_active_ts for r in people], dtype=np.float64),
+                cosines=np.where(idx >= 0, cos[np.maximum(idx, 0)], -np.inf) if len(people) else np.zeros((0, 1)),
+                titles=[self._owner_titles.get(r.id, []) for r in people],
+                open_questions=[r.open_questions for r in people], max_open=[r.max_open for r in people])
+        return matching.rank(pool, labels.get("topic"), labels.get("product"), now, k, weights)

@@ -16,7 +16,7 @@ score = W_SIMILARITY x similarity + W_PRODUCT x product share + W_TOPIC x topic 
 An expert fits when their best cosine reaches MIN_SIMILARITY or their product + topic share reaches
 MIN_LABEL_SHARE; with no fitting expert the list is empty. The constants were chosen by a grid
 search on the tuning queries (eval/data/thread-queries-tune.jsonl, `python -m eval experts-tune`),
-never on the evaluation queries; see eval/README.md.
+never on the evaluation queries (eval/data/thread-queries.jsonl, `python -m eval experts`).
 """
 
 from __future__ import annotations
@@ -62,20 +62,21 @@ class Weights:
 
 
 @dataclass
-class Candidate:
-    """An available expert under their limit, with the cosines of the post to each of their solutions."""
-    id: str
-    name: str
-    solved: int
-    by_topic: dict[str, int]
-    by_product: dict[str, int]
-    specialities: list[str]
-    last_active: datetime | None
+class Pool:
+    """The available experts under their limit for one post, as arrays (one row per expert).
+    `cosines[i, j]` is the post's cosine to expert i's j-th solution, -inf past their last one."""
+    ids: list[str]
+    names: list[str]
+    roles: list[str]
+    solved: np.ndarray
+    by_topic: list[dict[str, int]]
+    by_product: list[dict[str, int]]
+    specialities: list[list[str]]
+    last_active: np.ndarray  # POSIX seconds, nan when unknown
     cosines: np.ndarray
-    titles: list[str]
-    open_questions: int = 0
-    max_open: int | None = None
-    role: str = "klantexpert"
+    titles: list[list[str]]
+    open_questions: list[int]
+    max_open: list[int | None]
 
 
 @dataclass
@@ -86,39 +87,47 @@ class Match:
     reasons: list[str] = field(default_factory=list)
 
 
-def _share(counts: dict[str, int], solved: int, label: str | None, specialities: list[str]) -> float:
+def _shares(counts: list[dict[str, int]], solved: np.ndarray, label: str | None,
+            specialities: list[list[str]]) -> np.ndarray:
     if not label or label in GENERIC_LABELS:
-        return 0.0
-    share = counts.get(label, 0) / solved if solved else 0.0
-    return max(share, SPECIALITY_SHARE) if label in specialities else share
+        return np.zeros(len(counts))
+    share = np.array([c.get(label, 0) for c in counts], dtype=np.float64) / np.maximum(solved, 1)
+    claimed = np.array([label in s for s in specialities], dtype=bool)
+    return np.where(claimed, np.maximum(share, SPECIALITY_SHARE), share)
 
 
-def features(c: Candidate, topic: str | None, product: str | None, now: datetime, top_k: int) -> dict[str, float]:
-    best = np.sort(c.cosines)[::-1] if len(c.cosines) else np.zeros(0)
-    days = max((now - c.last_active).total_seconds() / 86400, 0.0) if c.last_active else math.inf
-    return {"similarity": float(best[:top_k].mean()) if len(best) else 0.0,
-            "best": float(best[0]) if len(best) else 0.0,
-            "product": _share(c.by_product, c.solved, product, c.specialities),
-            "topic": _share(c.by_topic, c.solved, topic, c.specialities),
-            "recent": math.exp(-days / RECENCY_DAYS) if math.isfinite(days) else 0.0,
-            "volume": min(math.log1p(c.solved) / math.log1p(VOLUME_CAP), 1.0),
+def features(pool: Pool, topic: str | None, product: str | None, now: datetime, top_k: int) -> dict[str, np.ndarray]:
+    n = len(pool.ids)
+    cos = pool.cosines
+    if cos.shape[1]:
+        top = -np.sort(-cos, axis=1)[:, :top_k]
+        finite = np.isfinite(top)
+        similarity = np.where(finite, top, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+        best = np.where(finite[:, 0], top[:, 0], 0.0)
+    else:
+        similarity = best = np.zeros(n)
+    days = np.maximum((now.timestamp() - pool.last_active) / 86400, 0.0)
+    return {"similarity": similarity, "best": best,
+            "product": _shares(pool.by_product, pool.solved, product, pool.specialities),
+            "topic": _shares(pool.by_topic, pool.solved, topic, pool.specialities),
+            "recent": np.where(np.isnan(days), 0.0, np.exp(-np.nan_to_num(days, nan=0.0) / RECENCY_DAYS)),
+            "volume": np.minimum(np.log1p(pool.solved) / math.log1p(VOLUME_CAP), 1.0),
             "days": days}
 
 
-def rank(candidates: list[Candidate], topic: str | None, product: str | None, now: datetime, k: int = 3,
+def rank(pool: Pool, topic: str | None, product: str | None, now: datetime, k: int = 3,
          weights: Weights | None = None) -> list[Match]:
-    """The k best fitting candidates, best first, with their reasons."""
+    """The k best fitting experts of the pool, best first, with their reasons."""
     w = weights or Weights()
-    scored = []
-    for c in candidates:
-        f = features(c, topic, product, now, w.top_k)
-        if f["best"] < w.min_similarity and f["product"] + f["topic"] < w.min_label_share:
-            continue
-        s = (w.similarity * f["similarity"] + w.product * f["product"] + w.topic * f["topic"]
+    if not pool.ids:
+        return []
+    f = features(pool, topic, product, now, w.top_k)
+    fits = (f["best"] >= w.min_similarity) | (f["product"] + f["topic"] >= w.min_label_share)
+    score = (w.similarity * f["similarity"] + w.product * f["product"] + w.topic * f["topic"]
              + w.recent * f["recent"] + w.volume * f["volume"])
-        scored.append((s, c, f))
-    scored.sort(key=lambda x: (-x[0], x[1].id))
-    return [Match(c.id, c.name, round(s, 4), reasons(c, f, topic, product, w)) for s, c, f in scored[:k]]
+    order = sorted(np.flatnonzero(fits), key=lambda i: (-score[i], pool.ids[i]))[:k]
+    return [Match(pool.ids[i], pool.names[i], round(float(score[i]), 4), reasons(pool, int(i), f, topic, product, w))
+            for i in order]
 
 
 def _count(n: int, what: str) -> str:
@@ -140,24 +149,26 @@ def _ago(days: float) -> str:
     return f"laatst actief {d // 30} maanden geleden"
 
 
-def reasons(c: Candidate, f: dict[str, float], topic: str | None, product: str | None, w: Weights) -> list[str]:
+def reasons(pool: Pool, i: int, f: dict[str, np.ndarray], topic: str | None, product: str | None,
+            w: Weights) -> list[str]:
     out = []
-    n_product = c.by_product.get(product or "", 0) if product not in GENERIC_LABELS else 0
-    n_topic = c.by_topic.get(topic or "", 0) if topic not in GENERIC_LABELS else 0
+    n_product = pool.by_product[i].get(product or "", 0) if product not in GENERIC_LABELS else 0
+    n_topic = pool.by_topic[i].get(topic or "", 0) if topic not in GENERIC_LABELS else 0
     if n_product:
         out.append(_count(n_product, PRODUCT_NL.get(product or "", product or "")))
     elif n_topic:
         out.append(_count(n_topic, TOPIC_NL.get(topic or "", topic or "")))
     else:
-        out.append(_count(c.solved, ""))
-    if f["best"] >= w.min_similarity and c.titles:
-        out.append(f"loste een vergelijkbare vraag op: ‘{c.titles[int(np.argmax(c.cosines))]}’")
-    claimed = [s for s in (product, topic) if s and s in c.specialities]
+        out.append(_count(int(pool.solved[i]), ""))
+    if f["best"][i] >= w.min_similarity and pool.titles[i]:
+        out.append(f"loste een vergelijkbare vraag op: ‘{pool.titles[i][int(np.argmax(pool.cosines[i]))]}’")
+    claimed = [s for s in (product, topic) if s and s in pool.specialities[i]]
     if claimed:
         out.append("specialiteit: " + ", ".join(PRODUCT_NL.get(s) or TOPIC_NL.get(s) or s for s in claimed))
-    if c.role == "member":
+    if pool.roles[i] == "member":
         out.append("communitylid wiens antwoorden vaak geaccepteerd worden")
-    out.append(_ago(f["days"]))
-    out.append(f"beschikbaar, {c.open_questions} van {c.max_open} open vragen" if c.max_open is not None
+    out.append(_ago(float(f["days"][i])))
+    limit = pool.max_open[i]
+    out.append(f"beschikbaar, {pool.open_questions[i]} van {limit} open vragen" if limit is not None
                else "beschikbaar")
     return out

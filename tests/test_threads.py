@@ -291,3 +291,36 @@ def test_cli_import_and_posts_out_then_service_loads_it(tiny_model: Path, settin
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"thread_id": "t-1", "posts": []}\n', encoding="utf-8")
     assert main(["import-threads", str(bad), "--store", str(settings.store_path), "--model", str(tiny_model)]) == 1
+
+
+def test_eval_experts_command_on_the_shipped_threads(tiny_model: Path, tmp_path: Path) -> None:
+    from eval.cli import main
+
+    data = Path(__file__).parents[1] / "eval" / "data"
+    out = tmp_path / "experts.json"
+    assert main(["experts", "--threads", str(data / "threads.jsonl"), "--queries", str(data / "thread-queries.jsonl"),
+                 "--model", str(tiny_model), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["threads"] == 51 and result["retrieval"]["answers"] == 47
+    assert result["retrieval"]["answerable"] + result["experts"]["unanswerable"] == result["queries"]
+    e = result["experts"]
+    assert e["n"] + e["skipped_not_matchable"] + e["unanswerable"] == result["queries"]
+    assert 0 <= e["hit@1"] <= e["hit@3"] <= 1 and e["experts_matchable"] == 6  # 5 klantexperts and Bas
+
+
+def test_eval_queries_point_at_solved_threads_and_differ_from_them() -> None:
+    from training.threads import load_threads
+
+    data = Path(__file__).parents[1] / "eval" / "data"
+    threads = {t["thread_id"]: t for t in load_threads(data / "threads.jsonl")}
+    for name in ("thread-queries.jsonl", "thread-queries-tune.jsonl"):
+        for line in (data / name).read_text(encoding="utf-8").splitlines():
+            q = json.loads(line)
+            for rel in q["relevant"]:
+                t = threads[rel.removeprefix("thread:")]
+                solver = next(p["author"]["id"] for p in t["posts"] if p.get("accepted"))
+                assert q["expert"] == solver
+                assert q["body"] not in t["posts"][0]["body"] and q["title"] != t["title"]
+    tune = {json.loads(x)["body"] for x in (data / "thread-queries-tune.jsonl").read_text().splitlines()}
+    evaluation = {json.loads(x)["body"] for x in (data / "thread-queries.jsonl").read_text().splitlines()}
+    assert not tune & evaluation
