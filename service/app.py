@@ -16,7 +16,9 @@ from service import observability as obs
 from service.batching import MicroBatcher
 from service.index import VectorIndex
 from service.inference import TriageModel, passage_text
+from service.logs import configure_logging
 from service.policy import Policy
+from service.request_log import REQUEST_ID_HEADER, RequestLogMiddleware, current_request_id
 from service.routers import answers, experts, feedback, meta, suggestions, triage
 from service.routers import threads as thread_routes
 from service.settings import Settings, get_settings
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = app.state.settings or get_settings()
         s = app.state.settings
+        configure_logging(s.log_level, s.log_format)
         engine = build_engine(s)
         app.state.batcher = MicroBatcher(engine.triage, s.micro_batch_max, s.micro_batch_wait_ms / 1000, s.max_queue,
                                          s.max_running)
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(thread_routes.router)
     app.include_router(experts.router)
     install_handlers(app)
+    app.add_middleware(RequestLogMiddleware)  # outermost of ours: every line inside carries the request id
     return app
 
 
@@ -99,8 +103,10 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error: %s", type(exc).__name__)
-        return JSONResponse({"detail": "internal error; the request was not processed"}, status_code=500)
+        log.exception("unhandled error: %s", type(exc).__name__)  # type and traceback, never the request body
+        request_id = current_request_id()
+        return JSONResponse({"detail": "internal error; the request was not processed"}, status_code=500,
+                            headers={REQUEST_ID_HEADER: request_id} if request_id else None)
 
     @app.middleware("http")
     async def measure(request: Request, call_next):  # noqa: ANN001, ANN202

@@ -9,6 +9,7 @@ When more than `max_queue` posts wait, new requests are refused at once (the rou
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -17,9 +18,11 @@ from concurrent.futures import Future
 from typing import Generic, TypeVar
 
 from service import observability as obs
+from service.request_log import bound_request_ids, current_request_id
 
 In = TypeVar("In")
 Out = TypeVar("Out")
+log = logging.getLogger("wegwijzer.batching")
 
 
 class Overloaded(RuntimeError):
@@ -35,7 +38,8 @@ class MicroBatcher(Generic[In, Out]):
         self._run = run
         self._running = threading.BoundedSemaphore(max_running) if max_running else None
         self.max_batch, self.wait_s, self.max_queue = max_batch, wait_s, max_queue
-        self._queue: queue.Queue[tuple[In, Future[Out]]] = queue.Queue()
+        # Each waiting post carries its request's id, so the worker's log lines name the requests it serves.
+        self._queue: queue.Queue[tuple[In, Future[Out], str | None]] = queue.Queue()
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._inflight = 0
@@ -51,7 +55,7 @@ class MicroBatcher(Generic[In, Out]):
         if self._queue.qsize() >= self.max_queue:
             raise Overloaded(f"{self._queue.qsize()} posts are waiting; the limit is {self.max_queue}")
         future: Future[Out] = Future()
-        self._queue.put((item, future))
+        self._queue.put((item, future, current_request_id()))
         return future.result(timeout)
 
     def _inline(self, item: In, timeout: float | None) -> Out:
@@ -85,7 +89,7 @@ class MicroBatcher(Generic[In, Out]):
                 continue
             self._run_batch(self._collect(first))
 
-    def _collect(self, first: tuple[In, Future[Out]]) -> list[tuple[In, Future[Out]]]:
+    def _collect(self, first: tuple[In, Future[Out], str | None]) -> list[tuple[In, Future[Out], str | None]]:
         batch = [first]
         deadline = time.monotonic() + self.wait_s
         while len(batch) < self.max_batch:
@@ -96,13 +100,17 @@ class MicroBatcher(Generic[In, Out]):
                 break
         return batch
 
-    def _run_batch(self, batch: list[tuple[In, Future[Out]]]) -> None:
+    def _run_batch(self, batch: list[tuple[In, Future[Out], str | None]]) -> None:
         obs.BATCH.observe(len(batch))
-        try:
-            results = self._run([item for item, _ in batch])
-        except Exception as exc:  # noqa: BLE001 - every caller gets the error, the worker lives on
-            for _, future in batch:
-                future.set_exception(exc)
-            return
-        for (_, future), result in zip(batch, results, strict=True):
+        with bound_request_ids([rid for _, _, rid in batch if rid is not None]):
+            start = time.perf_counter()
+            try:
+                results = self._run([item for item, _, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - every caller gets the error, the worker lives on
+                log.debug("micro-batch of %d posts failed: %s", len(batch), type(exc).__name__)
+                for _, future, _ in batch:
+                    future.set_exception(exc)
+                return
+            log.debug("micro-batch of %d posts ran in %.1f ms", len(batch), (time.perf_counter() - start) * 1000)
+        for (_, future, _), result in zip(batch, results, strict=True):
             future.set_result(result)

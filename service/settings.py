@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,12 +53,19 @@ class Settings(BaseSettings):
     max_thread_messages: int = Field(50, ge=1)
     max_suggestions: int = Field(3, ge=1, le=20)
     verify_model_files: bool = True
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+    # json: one JSON object per line on stderr (for log shippers); console: readable lines for local use.
+    log_format: Literal["json", "console"] = "json"
 
     @field_validator("seed_kb", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if v in ("", None) else v
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, v: object) -> object:
+        return v.lower() if isinstance(v, str) else v
 
     @field_validator("api_keys")
     @classmethod
