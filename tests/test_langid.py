@@ -91,8 +91,8 @@ def test_identifier_is_built_once() -> None:
 def test_eval_table_counts_accuracy_and_costly_mistakes() -> None:
     rows = [{"text": "modem knippert rood", "lang": "nl"}, {"text": "geen internet", "lang": "nl"},
             {"text": "no signal since yesterday", "lang": "en"}, {"text": "!!!", "lang": "und"}]
-    cost = {"build_s": 0.1, "build_cpu_s": 0.1, "first_call_ms": 1.0, "p50_us": 10.0, "p99_us": 20.0,
-            "mean_us": 12.0, "rss_added_mb": 5.0}
+    cost = {"cold_wall_s": 0.1, "cold_cpu_s": 0.1, "cpu_p50_us": 10.0, "cpu_p99_us": 20.0, "cpu_mean_us": 12.0,
+            "wall_p50_us": 11.0, "rss_added_mb": 5.0}
     out = tables(rows, {"x": {"preds": ["nl", "en", "nl", "und"], **cost}})
     row = next(line for line in out.splitlines() if line.startswith("| x |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
