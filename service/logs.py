@@ -3,7 +3,7 @@ structlog loggers and every standard-library logger (uvicorn's, `logging.getLogg
 
 Every line has `timestamp` (ISO 8601, UTC), `level`, `logger` and `event`; lines logged while a request
 is handled also carry its `request_id` (bound with `structlog.contextvars` by `service.request_log`).
-Post text is never logged; as a safety net the event text and any traceback go through
+Post text is never logged; as a safety net tracebacks and standard-library messages go through
 `service.redact.redact`, and tracebacks are rendered without local variables.
 """
 
@@ -27,8 +27,11 @@ _UVICORN_ACCESS = "uvicorn.access"
 
 
 def redact_text_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """Redact personal data in free text that may quote input: the event and a rendered traceback."""
-    for key in ("event", "exception"):
+    """Redact personal data in free text that may quote input: a rendered traceback, and the message of a
+    standard-library record (formatted from arbitrary arguments). Our structlog events are fixed strings
+    with typed fields, so their event is left alone (redaction costs ~20-200 µs a line)."""
+    keys = ("exception",) if event_dict.get("_from_structlog") else ("event", "exception")
+    for key in keys:
         value = event_dict.get(key)
         if isinstance(value, str):
             event_dict[key] = redact(value)
@@ -71,8 +74,8 @@ def formatter(fmt: LogFormat) -> structlog.stdlib.ProcessorFormatter:
                            else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared_processors(),
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, redact_text_fields, renderer])
+        processors=[structlog.processors.format_exc_info, redact_text_fields,
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer])
 
 
 def configure_logging(level: str = "info", fmt: LogFormat = "json", stream: TextIO | None = None) -> None:
