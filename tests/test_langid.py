@@ -107,3 +107,14 @@ def test_eval_reads_labelled_posts_as_titles_and_bodies(tmp_path: Path) -> None:
         {"id": "p2", "title": "", "body": "No internet", "language": "en"}]) + "\n", encoding="utf-8")
     assert load_posts(path, "nl") == [{"text": "Storing?", "lang": "nl"}, {"text": "Geen internet", "lang": "nl"},
                                       {"text": "No internet", "lang": "en"}]
+
+
+def test_eval_worker_reports_a_missing_library(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from eval import langid
+
+    def needs_missing_library():  # noqa: ANN202
+        raise ModuleNotFoundError("No module named 'nolib'", name="nolib")
+
+    monkeypatch.setitem(langid.CANDIDATES, "needs nolib", needs_missing_library)
+    assert langid.main(["--worker", "needs nolib", "--data", str(DATA)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"missing": "nolib"}
