@@ -190,8 +190,12 @@ CANDIDATES: dict[str, Callable[[], Detect]] = {
 }
 # Dutch-biased variants: margin m over the Dutch probability. The margin is chosen on the titles and
 # bodies of training/data/posts.jsonl (`--posts`), never on the test set.
+def _biased(ranker: Callable[[], Rank], margin: float) -> Callable[[], Detect]:
+    return lambda: nl_biased(ranker(), margin)
+
+
 for _m in (0.1, 0.2, 0.3, 0.4, 0.5):
-    CANDIDATES[f"py3langid 10, nl margin {_m}"] = lambda m=_m: nl_biased(py3langid_ranker(), m)
+    CANDIDATES[f"py3langid 10, nl margin {_m}"] = _biased(py3langid_ranker, _m)
 for _m in (0.2, 0.4):
-    CANDIDATES[f"lingua 10, low acc., nl margin {_m}"] = lambda m=_m: nl_biased(lingua_ranker(), m)
-    CANDIDATES[f"fasttext lite 10, nl margin {_m}"] = lambda m=_m: nl_biased(fasttext_ranker(), m)
+    CANDIDATES[f"lingua 10, low acc., nl margin {_m}"] = _biased(lingua_ranker, _m)
+    CANDIDATES[f"fasttext lite 10, nl margin {_m}"] = _biased(fasttext_ranker, _m)
