@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from typing import Literal, TextIO
 
 import structlog
@@ -24,17 +25,26 @@ LEVELS = {"critical": logging.CRITICAL, "error": logging.ERROR, "warning": loggi
 # uvicorn's own access log is replaced by our middleware's one line per request.
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi")
 _UVICORN_ACCESS = "uvicorn.access"
+# Set while this thread redacts a line: a line the redaction itself logs (a failing detector warns by name)
+# is written as is instead of being redacted again, which would recurse.
+_redacting = threading.local()
 
 
 def redact_text_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Redact personal data in free text that may quote input: a rendered traceback, and the message of a
     standard-library record (formatted from arbitrary arguments). Our structlog events are fixed strings
     with typed fields, so their event is left alone (redaction costs ~20-200 µs a line)."""
+    if getattr(_redacting, "active", False):
+        return event_dict
     keys = ("exception",) if event_dict.get("_from_structlog") else ("event", "exception")
-    for key in keys:
-        value = event_dict.get(key)
-        if isinstance(value, str):
-            event_dict[key] = redact(value)
+    _redacting.active = True
+    try:
+        for key in keys:
+            value = event_dict.get(key)
+            if isinstance(value, str):
+                event_dict[key] = redact(value)
+    finally:
+        _redacting.active = False
     return event_dict
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -213,3 +214,26 @@ def test_server_process_logs_only_json_with_one_access_line_per_request(tiny_mod
     triage_lines = [line for line in access_lines(lines) if line["request_id"] == "proc-1"]
     assert len(triage_lines) == 1 and triage_lines[0]["status"] == 200
     assert_no_secrets(text)
+
+
+def test_a_line_logged_by_the_redaction_itself_does_not_recurse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failing redaction detector logs a warning while a line is being formatted; that warning is written
+    once, not redacted again (which would recurse), and the original line still comes out redacted."""
+    import io
+
+    import service.logs
+
+    def redact_that_warns(text: str) -> str:
+        logging.getLogger("service.redaction").warning("redaction detector names failed: ValueError")
+        return text.replace(PHONE, "[TELEFOON]")
+
+    monkeypatch.setattr(service.logs, "redact", redact_that_warns)
+    out = io.StringIO()
+    service.logs.configure_logging("info", "json", stream=out)
+    try:
+        logging.getLogger("wegwijzer").warning("terugbellen op %s", PHONE)
+    finally:
+        service.logs.configure_logging("info", "json")
+    lines = json_lines(out.getvalue())
+    assert [line["event"] for line in lines] == ["redaction detector names failed: ValueError",
+                                                 "terugbellen op [TELEFOON]"]
