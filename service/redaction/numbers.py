@@ -61,10 +61,11 @@ def ibans(text: str) -> list[Span]:
         raw = m.group(1)
         # The candidate may run into the next word: take the longest prefix that is a valid IBAN.
         ends = [i + 1 for i, ch in enumerate(raw) if ch != " "][14:]
-        valid = [e for e in reversed(ends) if iban.is_valid(raw[:e], check_country=False)]
-        typo = [e for e in reversed(ends) if _NL_IBAN_SHAPE.fullmatch(raw[:e].replace(" ", "").upper())]
-        if valid or typo:
-            spans.append(Span(m.start(1), m.start(1) + (valid or typo)[0], "IBAN"))
+        end = next((e for e in reversed(ends) if iban.is_valid(raw[:e], check_country=False)), None)
+        if end is None:
+            end = next((e for e in reversed(ends) if _NL_IBAN_SHAPE.fullmatch(raw[:e].replace(" ", "").upper())), None)
+        if end is not None:
+            spans.append(Span(m.start(1), m.start(1) + end, "IBAN"))
     return spans
 
 
