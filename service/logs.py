@@ -68,7 +68,7 @@ class StderrHandler(logging.StreamHandler):
         super().__init__()
 
     @property
-    def stream(self) -> TextIO:  # type: ignore[override]
+    def stream(self) -> TextIO:
         return self._fixed if self._fixed is not None else sys.stderr
 
     @stream.setter
