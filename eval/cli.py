@@ -1,4 +1,4 @@
-"""`python -m eval {posts,retrieval,baselines,external,xsid}`.
+"""`python -m eval {posts,retrieval,baselines,external,xsid,incidents,incidents-tune}`.
 
 A bad input file prints its `file:line: reason` problems and exits 1, never a traceback.
 """
@@ -111,6 +111,45 @@ def cmd_xsid(args: argparse.Namespace) -> int:
     return 0
 
 
+def _incident_inputs(args: argparse.Namespace):  # noqa: ANN202 - (rows, embeddings)
+    from eval.incidents import embed_stream, load_stream
+
+    rows = load_stream(args.file)
+    return rows, embed_stream(_load_model(args.model, args.threads), rows)
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    from eval.incidents import evaluate, render
+    from service.incident_detector import IncidentParams
+    from service.settings import Settings
+
+    d = {k: f.default for k, f in Settings.model_fields.items()}
+    params = IncidentParams(
+        similarity=d["incident_similarity"] if args.similarity is None else args.similarity,
+        join_similarity=d["incident_join_similarity"] if args.join_similarity is None else args.join_similarity,
+        min_authors=d["incident_min_authors"] if args.min_authors is None else args.min_authors,
+        window_s=60 * (d["incident_window_minutes"] if args.window_minutes is None else args.window_minutes),
+        quiet_s=60 * (d["incident_quiet_minutes"] if args.quiet_minutes is None else args.quiet_minutes))
+    rows, emb = _incident_inputs(args)
+    result = evaluate(rows, emb, params)
+    print(f"{args.file}: {len(rows)} posts, thresholds {result['params']}\n")
+    print(render(result))
+    _write_json(args.json, result)
+    return 0
+
+
+def cmd_incidents_tune(args: argparse.Namespace) -> int:
+    from eval.incidents import render, render_tuning, tune
+
+    rows, emb = _incident_inputs(args)
+    results = tune(rows, emb)
+    print(f"{args.file}: {len(rows)} posts, {len(results)} threshold settings; best first\n")
+    print(render_tuning(results) + "\n\nchosen: " + json.dumps(results[0]["params"]) + "\n")
+    print(render(results[0]))
+    _write_json(args.json, {"chosen": results[0], "top": results[:20]})
+    return 0
+
+
 def _thread_inputs(args: argparse.Namespace):  # noqa: ANN202 - (model, threads, queries)
     from training.data_io import load_queries
     from training.threads import load_threads
@@ -210,6 +249,19 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     _common(x, model=False)
     x.set_defaults(func=cmd_xsid)
+    i = sub.add_parser("incidents", help="replay a labelled stream through incident detection, score per burst")
+    i.add_argument("file", help="stream JSONL: post_id, created_at, author_id, title, body, burst")
+    i.add_argument("--similarity", type=float, help="override the settings' incident_similarity")
+    i.add_argument("--join-similarity", type=float, help="override incident_join_similarity")
+    i.add_argument("--min-authors", type=int, help="override incident_min_authors")
+    i.add_argument("--window-minutes", type=float, help="override incident_window_minutes")
+    i.add_argument("--quiet-minutes", type=float, help="override incident_quiet_minutes")
+    _common(i)
+    i.set_defaults(func=cmd_incidents)
+    t = sub.add_parser("incidents-tune", help="grid-search incident thresholds on a labelled (tuning) stream")
+    t.add_argument("file", help="stream JSONL (use the tuning stream, never the evaluation stream)")
+    _common(t)
+    t.set_defaults(func=cmd_incidents_tune)
     for name, helptext in (("experts", "import a thread export, score retrieval of its answers and expert "
                                         "matching (hit@1, hit@3)"),
                            ("experts-tune", "grid-search the matching weights on tuning queries")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -14,12 +15,14 @@ from fastapi.responses import JSONResponse
 
 from service import observability as obs
 from service.batching import MicroBatcher
+from service.incidents import build_incident_service, maintenance_loop
 from service.index import VectorIndex
 from service.inference import TriageModel, passage_text
 from service.logs import configure_logging
 from service.policy import Policy
 from service.request_log import REQUEST_ID_HEADER, RequestLogMiddleware, current_request_id
 from service.routers import answers, experts, feedback, meta, suggestions, triage
+from service.routers import incidents as incident_routes
 from service.routers import threads as thread_routes
 from service.settings import Settings, get_settings
 from service.store import Store
@@ -36,6 +39,7 @@ def build_engine(settings: Settings) -> Engine:
     store = Store(settings.store_path)
     index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates)
     engine = Engine(model, store, index, policy, settings.max_suggestions)
+    engine.incidents = build_incident_service(store, settings, model.dim)
     if store.count_answers() == 0 and settings.seed_kb is not None and Path(settings.seed_kb).is_file():
         seed_knowledge_base(engine, Path(settings.seed_kb))
     load_index(engine)
@@ -75,7 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.batcher = MicroBatcher(engine.triage, s.micro_batch_max, s.micro_batch_wait_ms / 1000, s.max_queue,
                                          s.max_running)
         app.state.engine = engine
+        maintenance = asyncio.create_task(maintenance_loop(engine.incidents, s.purge_interval_s))
         yield
+        maintenance.cancel()
         app.state.batcher.close()
         engine.store.close()
 
@@ -85,7 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "or webcare.")
     app.state.settings = settings
     app.state.engine = None
-    for r in (triage.router, suggestions.router, answers.router, feedback.router, meta.router):
+    for r in (triage.router, suggestions.router, answers.router, feedback.router, meta.router,
+              incident_routes.router):
         app.include_router(r)
     app.include_router(thread_routes.router)
     app.include_router(experts.router)

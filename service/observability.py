@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("wegwijzer_requests_total", "HTTP requests", ["endpoint", "status"], registry=REGISTRY)
@@ -15,3 +15,6 @@ ABSTAIN = Counter("wegwijzer_abstentions_total", "Heads below their abstention t
 SUGGEST = Counter("wegwijzer_suggestions_total", "Suggestion results", ["result"], registry=REGISTRY)
 BATCH = Histogram("wegwijzer_micro_batch_posts", "Posts per micro-batch of single-post triage requests",
                   registry=REGISTRY, buckets=(1, 2, 4, 8, 16, 32, 64))
+INCIDENTS_OPEN = Gauge("wegwijzer_incidents_open", "Open incidents", registry=REGISTRY)
+INCIDENT_POSTS = Counter("wegwijzer_incident_posts_joined_total", "Posts assigned to an incident (opening or joining)",
+                         registry=REGISTRY)

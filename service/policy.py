@@ -30,6 +30,8 @@ class Conditions(BaseModel):
     min_followers: int | None = None
     is_new_member: bool | None = None
     language_not: list[str] = Field(default_factory=list)
+    in_incident: bool | None = None
+    incident_has_status: bool | None = None
 
     @field_validator("text_matches")
     @classmethod
@@ -84,6 +86,8 @@ class PostFacts:
     suggestion_score: float | None = None
     followers: int = 0
     is_new_member: bool = False
+    in_incident: bool = False  # the post belongs to an open incident (service.incidents)
+    incident_has_status: bool = False  # ... for which webcare has posted a status message
 
 
 @dataclass
@@ -140,6 +144,8 @@ class Policy:
             c.min_followers is None or f.followers >= c.min_followers,
             c.is_new_member is None or f.is_new_member == c.is_new_member,
             not c.language_not or f.language not in c.language_not,
+            c.in_incident is None or f.in_incident == c.in_incident,
+            c.incident_has_status is None or f.incident_has_status == c.incident_has_status,
         ]
         return all(checks)
 

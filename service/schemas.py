@@ -10,12 +10,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from service.incident_schemas import IncidentRef
+
 HARD_MAX_CHARS = 1_000_000
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
 
 class Author(BaseModel):
     model_config = ConfigDict(extra="ignore")
+    id: str | None = Field(None, min_length=1, max_length=256,
+                           description="the forum's author id; only a salted hash of it is kept")
     is_new_member: bool = False
     followers: int = Field(0, ge=0, le=10**10)
 
@@ -31,7 +35,16 @@ class PostIn(BaseModel):
     body: str = Field(..., max_length=HARD_MAX_CHARS)
     author: Author = Field(default_factory=Author)
     thread_id: str | None = Field(None, max_length=128)
-    created_at: str | None = Field(None, max_length=64)
+    created_at: str | None = Field(None, max_length=64, description="ISO 8601; without an offset: UTC")
+    post_id: str | None = Field(None, pattern=ID_PATTERN,
+                                description="the forum's post id; re-sending it updates the logged post")
+
+    @field_validator("created_at")
+    @classmethod
+    def _iso_time(cls, v: str | None) -> str | None:
+        from service.triage_log import check_time
+
+        return None if v is None else check_time(v)
 
     @field_validator("body")
     @classmethod
@@ -86,6 +99,7 @@ class TriageOut(BaseModel):
     suggestions: list[Suggestion]
     route: RouteOut
     model_version: str
+    incident: IncidentRef | None = Field(None, description="the open incident this post belongs to")
 
 
 class BatchIn(BaseModel):

@@ -6,14 +6,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SCOPES = {"triage", "suggestions", "feedback", "answers", "model", "experts", "threads"}
+SCOPES = {"triage", "suggestions", "feedback", "answers", "model", "incidents", "experts", "threads"}
 ROLE_SCOPES = {
     "forum": {"triage"},
-    "webcare": {"triage", "suggestions", "feedback", "experts"},
-    "admin": {"triage", "suggestions", "feedback", "answers", "model", "experts", "threads"},
+    "webcare": {"triage", "suggestions", "feedback", "incidents", "experts"},
+    "admin": {"triage", "suggestions", "feedback", "answers", "model", "incidents", "experts", "threads"},
 }
 
 
@@ -52,6 +52,20 @@ class Settings(BaseSettings):
     max_batch: int = Field(256, ge=1, le=4096)
     max_thread_messages: int = Field(50, ge=1)
     max_suggestions: int = Field(3, ge=1, le=20)
+    # Triage log and incidents (issue 13). Posts are kept this many days after they were stored.
+    post_retention_days: float = Field(30, gt=0, le=3650)
+    # Secret for the author key (HMAC-SHA256 of the author id); unset: one is generated and kept in the store.
+    author_salt: SecretStr | None = None
+    # Every this many seconds: close quiet incidents, purge posts and incidents past the retention period.
+    purge_interval_s: float = Field(600, gt=0)
+    # Incident thresholds, chosen on eval/data/incidents-tune.jsonl (`python -m eval incidents-tune`).
+    incident_similarity: float = Field(0.9, ge=-1, le=1)
+    incident_join_similarity: float = Field(0.9, ge=-1, le=1)
+    incident_min_authors: int = Field(3, ge=2, le=1000)
+    incident_window_minutes: float = Field(60, gt=0, le=7 * 24 * 60)
+    incident_quiet_minutes: float = Field(120, gt=0, le=7 * 24 * 60)
+    # GET /v1/incidents lists open incidents and those closed within this many hours.
+    incident_recent_hours: float = Field(24, gt=0)
     verify_model_files: bool = True
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     # json: one JSON object per line on stderr (for log shippers); console: readable lines for local use.

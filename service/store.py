@@ -73,6 +73,46 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # issue 13: the triage log (service/triage_log.py) and incidents (service/incidents.py)
+    """
+    CREATE TABLE triage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE triage_log (
+        post_id TEXT PRIMARY KEY,
+        created_ts REAL NOT NULL,
+        stored_ts REAL NOT NULL,
+        thread_id TEXT,
+        author_key TEXT,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        route TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        embedding BLOB NOT NULL,
+        incident_id TEXT
+    );
+    CREATE INDEX triage_log_created ON triage_log (created_ts);
+    CREATE INDEX triage_log_stored ON triage_log (stored_ts);
+    CREATE INDEX triage_log_incident ON triage_log (incident_id);
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+        opened_ts REAL NOT NULL,
+        last_seen_ts REAL NOT NULL,
+        post_count INTEGER NOT NULL,
+        author_count INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        terms TEXT NOT NULL DEFAULT '[]',
+        topic TEXT,
+        product TEXT,
+        representative TEXT,
+        status_message TEXT,
+        status_ts REAL,
+        closed_ts REAL,
+        closed_reason TEXT,
+        updated_ts REAL NOT NULL
+    );
+    CREATE INDEX incidents_opened ON incidents (opened_ts);
+    """,
 ]
 ANSWER_FIELDS = ("id", "title", "question", "answer", "topic", "product", "url", "updated_at")
 

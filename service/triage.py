@@ -19,6 +19,7 @@ from service.textprep import clean_text, detect_language
 if TYPE_CHECKING:
     from service.experts import ExpertDirectory
     from service.history import ResponseHistory
+    from service.incidents import IncidentService
 
 PASSAGE_CHARS = 300
 
@@ -30,6 +31,7 @@ class Engine:
     index: VectorIndex
     policy: Policy
     max_suggestions: int = 3
+    incidents: IncidentService | None = None  # logs every post and groups posts into incidents
     experts: ExpertDirectory | None = None  # klantexperts from imported threads (service/threads.py)
     history: ResponseHistory | None = None  # expected response times from imported threads
 
@@ -72,7 +74,14 @@ class Engine:
             alternatives={h: p.alternatives for h, p in pred.items()}, text=text, language=language,
             suggestion_score=sugg[0].score if sugg else None, followers=post.author.followers,
             is_new_member=post.author.is_new_member)
-        decision = self.policy.decide(facts)
+        incident = None
+        if self.incidents is not None and emb is not None:
+            decision, incident = self.incidents.observe(post, pred, emb, facts, self.policy.decide)
+            if incident is not None and incident.status_message and decision.target == "peers":
+                sugg = [Suggestion(answer_id=f"incident:{incident.id}", title="Statusbericht van webcare", score=1.0,
+                                   passage=incident.status_message[:PASSAGE_CHARS]), *sugg][:self.max_suggestions]
+        else:
+            decision = self.policy.decide(facts)
         self._count(pred, decision.target, decision.fallback, bool(sugg))
         labels = {h: HeadOut(label=p.label, confidence=round(p.confidence, 4), uncertain=p.uncertain,
                              alternatives=[Alternative(label=a, confidence=round(c, 4)) for a, c in p.alternatives])
@@ -85,7 +94,7 @@ class Engine:
             route.experts = [ExpertOut(id=m.id, name=m.name, score=m.score, reasons=m.reasons)
                              for m in self.experts.match(emb, facts.labels)]
         return TriageOut(labels=labels, language=language, suggestions=sugg, route=route,
-                         model_version=self.version)
+                         model_version=self.version, incident=incident)
 
     def expected_response(self, target: str, topic: str | None) -> str:
         """From the imported threads' history when there is enough, else the policy's text."""

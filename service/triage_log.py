@@ -1,0 +1,153 @@
+"""The triage log: every triaged post, kept for `post_retention_days` in the store's
+`triage_log` table (schema in service/store.py MIGRATIONS).
+
+Kept per post: the post id, `created_at` (from the request, else the server's time), the
+thread id, the REDACTED title and body (service.redact), the predicted labels with their
+confidences, the route and its reasons, the retrieval embedding, the incident it belongs to
+and an author key: HMAC-SHA256 of the author id under a secret salt (never the id itself).
+Rows older than the retention period (by the time they were stored) are purged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from service.redact import redact
+from service.store import Store
+
+SALT_KEY = "author_salt"
+
+
+def parse_time(value: str) -> float:
+    """ISO 8601 → POSIX seconds; a time without an offset is taken as UTC."""
+    dt = datetime.fromisoformat(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+MAX_FUTURE_S = 86400
+
+
+def check_time(value: str) -> str:
+    """Validate a request's `created_at`: ISO 8601, not more than a day in the future."""
+    try:
+        ts = parse_time(value)
+    except ValueError as exc:
+        raise ValueError(f"not an ISO 8601 date-time (e.g. 2026-11-20T09:14:00+01:00): {value!r}") from exc
+    if ts > time.time() + MAX_FUTURE_S:
+        raise ValueError("lies more than a day in the future")
+    return value
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def author_salt(store: Store, configured: str | None) -> bytes:
+    """The configured salt, else one generated once and kept in the store (stable across restarts)."""
+    if configured:
+        return configured.encode("utf-8")
+    rows = store.query("SELECT value FROM triage_meta WHERE key=?", (SALT_KEY,))
+    if rows:
+        return str(rows[0][0]).encode("utf-8")
+    salt = secrets.token_hex(32)
+    with store.transaction() as c:
+        c.execute("INSERT OR IGNORE INTO triage_meta (key, value) VALUES (?, ?)", (SALT_KEY, salt))
+    return str(store.query("SELECT value FROM triage_meta WHERE key=?", (SALT_KEY,))[0][0]).encode("utf-8")
+
+
+def author_key(salt: bytes, author_id: str | None) -> str | None:
+    if not author_id:
+        return None
+    return hmac.new(salt, author_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class LoggedPost:
+    post_id: str
+    created_ts: float
+    thread_id: str | None
+    author_key: str | None
+    title: str
+    body: str
+    labels: dict[str, dict[str, Any]]  # head -> {"label", "confidence"}
+    route: str
+    reasons: list[str]
+    embedding: np.ndarray
+    incident_id: str | None = None
+
+    @classmethod
+    def of(cls, post_id: str, created_ts: float, thread_id: str | None, author: str | None, title: str, body: str,
+           labels: dict[str, dict[str, Any]], route: str, reasons: list[str], embedding: np.ndarray,
+           incident_id: str | None = None) -> LoggedPost:
+        """Redacts the text: nothing personal reaches the store."""
+        return cls(post_id, created_ts, thread_id, author, redact(title), redact(body), labels, route, reasons,
+                   np.asarray(embedding, np.float32), incident_id)
+
+
+UPSERT = """
+INSERT INTO triage_log (post_id, created_ts, stored_ts, thread_id, author_key, title, body, labels, route, reasons,
+                        embedding, incident_id)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+ON CONFLICT(post_id) DO UPDATE SET created_ts=excluded.created_ts, stored_ts=excluded.stored_ts,
+    thread_id=excluded.thread_id, author_key=excluded.author_key, title=excluded.title, body=excluded.body,
+    labels=excluded.labels, route=excluded.route, reasons=excluded.reasons, embedding=excluded.embedding,
+    incident_id=COALESCE(excluded.incident_id, triage_log.incident_id)
+"""
+
+
+def write(conn: Any, post: LoggedPost, stored_ts: float | None = None) -> None:
+    """Insert or update (same post id: update, never a duplicate); run inside Store.transaction()."""
+    conn.execute(UPSERT, (post.post_id, post.created_ts, stored_ts or time.time(), post.thread_id, post.author_key,
+                          post.title, post.body, json.dumps(post.labels, ensure_ascii=False), post.route,
+                          json.dumps(post.reasons), post.embedding.tobytes(), post.incident_id))
+
+
+def assign_incident(conn: Any, post_ids: list[str], incident_id: str) -> None:
+    conn.executemany("UPDATE triage_log SET incident_id=? WHERE post_id=?", [(incident_id, p) for p in post_ids])
+
+
+COLUMNS = "post_id, created_ts, thread_id, author_key, title, body, labels, route, reasons, embedding, incident_id"
+
+
+def _row(r: tuple) -> LoggedPost:
+    return LoggedPost(r[0], float(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], json.loads(r[8]),
+                      np.frombuffer(r[9], dtype=np.float32), r[10])
+
+
+def get(store: Store, post_id: str) -> LoggedPost | None:
+    rows = store.query(f"SELECT {COLUMNS} FROM triage_log WHERE post_id=?", (post_id,))
+    return _row(rows[0]) if rows else None
+
+
+def since(store: Store, created_ts: float) -> list[LoggedPost]:
+    """Posts created at or after `created_ts` (the incident window at start)."""
+    return [_row(r) for r in store.query(f"SELECT {COLUMNS} FROM triage_log WHERE created_ts>=? ORDER BY created_ts",
+                                         (created_ts,))]
+
+
+def of_incident(store: Store, incident_id: str) -> list[LoggedPost]:
+    return [_row(r) for r in store.query(f"SELECT {COLUMNS} FROM triage_log WHERE incident_id=? "
+                                         "ORDER BY created_ts", (incident_id,))]
+
+
+def latest_created(store: Store) -> float | None:
+    rows = store.query("SELECT MAX(created_ts) FROM triage_log")
+    return None if not rows or rows[0][0] is None else float(rows[0][0])
+
+
+def purge(store: Store, retention_days: float, now: float | None = None) -> int:
+    """Delete posts stored longer ago than the retention period; returns how many."""
+    cutoff = (now or time.time()) - retention_days * 86400
+    with store.transaction() as c:
+        return int(c.execute("DELETE FROM triage_log WHERE stored_ts<?", (cutoff,)).rowcount)
