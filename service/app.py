@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service import observability as obs
+from service import textprep
 from service.batching import MicroBatcher
 from service.incidents import build_incident_service, maintenance_loop
 from service.index import VectorIndex
@@ -76,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         s = app.state.settings
         configure_logging(s.log_level, s.log_format)
         engine = build_engine(s)
+        # Build the language detector beside start-up (0.7 s CPU) so the first post does not pay it.
+        threading.Thread(target=textprep.language_identifier, name="langid-warmup", daemon=True).start()
         app.state.batcher = MicroBatcher(engine.triage, s.micro_batch_max, s.micro_batch_wait_ms / 1000, s.max_queue,
                                          s.max_running)
         app.state.engine = engine
