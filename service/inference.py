@@ -108,23 +108,30 @@ class TriageModel:
             mask[i, :len(e.ids)] = e.attention_mask
         return ids, mask
 
-    def run(self, texts: list[str], prefix: str | None = None, chunk: int = 32
+    def run(self, texts: list[str], prefix: str | None = None, chunk: int = 32, embedding_only: bool = False
             ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Raw logits per head and embeddings for `texts` (one encoder pass per text).
-        Large batches are cut into length-sorted chunks so little compute goes to padding."""
+        Large batches are cut into length-sorted chunks so little compute goes to padding.
+        `embedding_only`: no logits; onnxruntime then runs only the nodes the embedding needs
+        (trunk and retrieval tower, not the head branch)."""
         prefix = self.query_prefix if prefix is None else prefix
         if len(texts) <= chunk:
-            return self._run_padded(texts, prefix)
+            return self._run_padded(texts, prefix, embedding_only)
         order = np.argsort([len(t) for t in texts], kind="stable")
-        parts = [self._run_padded([texts[i] for i in order[j:j + chunk]], prefix) for j in range(0, len(texts), chunk)]
+        parts = [self._run_padded([texts[i] for i in order[j:j + chunk]], prefix, embedding_only)
+                 for j in range(0, len(texts), chunk)]
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
-        logits = {h: np.concatenate([p[0][h] for p in parts])[inverse] for h in self.heads}
+        logits = {h: np.concatenate([p[0][h] for p in parts])[inverse] for h in parts[0][0]}
         return logits, np.concatenate([p[1] for p in parts])[inverse]
 
-    def _run_padded(self, texts: list[str], prefix: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def _run_padded(self, texts: list[str], prefix: str, embedding_only: bool = False
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         ids, mask = self._encode(texts, prefix)
-        outs = self.session.run(self._outputs, {"input_ids": ids, "attention_mask": mask})
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if embedding_only:
+            return {}, self.session.run(["embedding"], feeds)[0]
+        outs = self.session.run(self._outputs, feeds)
         return {h: outs[i] for i, h in enumerate(self.heads)}, outs[-1]
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -160,7 +167,7 @@ class TriageModel:
             else:
                 out[i] = cached
         if missing:
-            out[missing] = self.run([texts[i] for i in missing], self.passage_prefix)[1]
+            out[missing] = self.run([texts[i] for i in missing], self.passage_prefix, embedding_only=True)[1]
         return out
 
     @property

@@ -324,3 +324,16 @@ def test_eval_queries_point_at_solved_threads_and_differ_from_them() -> None:
     tune = {json.loads(x)["body"] for x in (data / "thread-queries-tune.jsonl").read_text().splitlines()}
     evaluation = {json.loads(x)["body"] for x in (data / "thread-queries.jsonl").read_text().splitlines()}
     assert not tune & evaluation
+
+
+def test_passage_embeddings_skip_the_heads_and_equal_the_full_run(tiny_model: Path) -> None:
+    import numpy as np
+
+    from service.inference import TriageModel
+
+    model = TriageModel(tiny_model)
+    texts = [f"Mijn modem knippert {i} keer oranje. " * (1 + i % 4) for i in range(40)]
+    logits, only = model.run(texts, model.passage_prefix, embedding_only=True)
+    assert logits == {}
+    assert np.array_equal(only, model.run(texts, model.passage_prefix)[1])
+    assert np.array_equal(model.embed_passages(texts[:3]), only[:3])
