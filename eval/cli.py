@@ -115,6 +115,11 @@ def _incident_inputs(args: argparse.Namespace):  # noqa: ANN202 - (rows, embeddi
     from eval.incidents import embed_stream, load_stream
 
     rows = load_stream(args.file)
+    if args.base:  # the frozen base encoder (torch, fp32): the retrieval tower's weights without a trained model
+        from eval.incidents import post_text
+        from models.encoder import Encoder
+
+        return rows, Encoder(args.base, max_length=128).embed([post_text(r) for r in rows])
     return rows, embed_stream(_load_model(args.model, args.threads), rows)
 
 
@@ -256,12 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--min-authors", type=int, help="override incident_min_authors")
     i.add_argument("--window-minutes", type=float, help="override incident_window_minutes")
     i.add_argument("--quiet-minutes", type=float, help="override incident_quiet_minutes")
-    _common(i)
     i.set_defaults(func=cmd_incidents)
     t = sub.add_parser("incidents-tune", help="grid-search incident thresholds on a labelled (tuning) stream")
     t.add_argument("file", help="stream JSONL (use the tuning stream, never the evaluation stream)")
-    _common(t)
     t.set_defaults(func=cmd_incidents_tune)
+    for q in (i, t):
+        src = q.add_mutually_exclusive_group(required=True)
+        src.add_argument("--model", help="triage model directory: its served retrieval embedding")
+        src.add_argument("--base", help="or a frozen base encoder directory (e.g. models/base) embedded in torch fp32")
+        q.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads (default 2)")
+        q.add_argument("--json", help="write the results as JSON to this file")
     for name, helptext in (("experts", "import a thread export, score retrieval of its answers and expert "
                                         "matching (hit@1, hit@3)"),
                            ("experts-tune", "grid-search the matching weights on tuning queries")):
