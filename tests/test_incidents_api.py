@@ -231,3 +231,26 @@ def test_batch_posts_are_logged_and_grouped(client: TestClient) -> None:
     incidents = [x["incident"] for x in r.json()["results"]]
     assert incidents[:2] == [None, None] and incidents[2]["id"] == incidents[3]["id"]
     assert np.isclose(incidents[3]["post_count"], 4)
+
+
+def test_eval_incidents_command_replays_a_stream(tiny_model: Path, tmp_path: Path, threshold: float) -> None:
+    import json
+
+    from eval.cli import main
+
+    rows = [{"post_id": f"s{i}", "created_at": (T0 + timedelta(minutes=i)).isoformat(), "author_id": f"a{i}",
+             "title": "", "body": OUTAGE + NEAR[i], "burst": "outage"} for i in range(4)]
+    rows += [{"post_id": f"o{i}", "created_at": (T0 + timedelta(days=i + 1)).isoformat(), "author_id": "b",
+              "title": "", "body": FAR[i], "burst": None} for i in range(3)]
+    stream = tmp_path / "stream.jsonl"
+    stream.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out.json"
+    args = ["incidents", str(stream), "--model", str(tiny_model), "--json", str(out), "--similarity", str(threshold),
+            "--join-similarity", str(threshold), "--min-authors", "3"]
+    assert main(args) == 0
+    result = json.loads(out.read_text())
+    assert result["bursts"]["outage"]["posts_until_detection"] == 3 and result["burst_recall"] == 1.0
+    assert result["post_recall"] == 1.0 and result["false_incidents_per_day"] == 0.0
+    stream.write_text('{"post_id": "x", "created_at": "gisteren", "author_id": "a", "title": "", "body": "b", '
+                      '"burst": null}\n', encoding="utf-8")
+    assert main(args) == 1
