@@ -155,11 +155,11 @@ class IncidentDetector:
                 sims = self._emb[:n] @ emb
         in_time = np.abs(self._ts[:n] - ts) <= p.window_s
         joinable = np.flatnonzero(in_time & (sims >= p.join_similarity))
-        best, best_sim = None, -2.0
-        for k in joinable.tolist():
-            inc = self._incident[k]
-            if inc in self.open and sims[k] > best_sim:
-                best, best_sim = inc, float(sims[k])
+        best = None
+        for k in joinable[np.argsort(-sims[joinable], kind="stable")].tolist():  # most similar first
+            if self._incident[k] in self.open:
+                best = self._incident[k]
+                break
         if best is not None:
             self._append(post_id, ts, author, emb, best)
             o = self.open[best]
