@@ -58,11 +58,12 @@ class Settings(BaseSettings):
     author_salt: SecretStr | None = None
     # Every this many seconds: close quiet incidents, purge posts and incidents past the retention period.
     purge_interval_s: float = Field(600, gt=0)
-    # Incident thresholds, chosen on eval/data/incidents-tune.jsonl (`python -m eval incidents-tune`, best of
-    # 558 settings: every tuning burst detected by its 4th post, 0 false incidents); scored on incidents-eval.jsonl.
-    incident_similarity: float = Field(0.89, ge=-1, le=1)
-    incident_join_similarity: float = Field(0.88, ge=-1, le=1)
-    incident_min_authors: int = Field(4, ge=2, le=1000)
+    # Incident thresholds, chosen on eval/data/incidents-tune.jsonl with the served model (`python -m eval
+    # incidents-tune`, best of 558 settings: every tuning burst detected by its 3rd post, all burst posts assigned,
+    # 0 false incidents); scored on incidents-eval.jsonl only.
+    incident_similarity: float = Field(0.88, ge=-1, le=1)
+    incident_join_similarity: float = Field(0.86, ge=-1, le=1)
+    incident_min_authors: int = Field(3, ge=2, le=1000)
     incident_window_minutes: float = Field(30, gt=0, le=7 * 24 * 60)
     incident_quiet_minutes: float = Field(60, gt=0, le=7 * 24 * 60)
     # GET /v1/incidents lists open incidents and those closed within this many hours.
