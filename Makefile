@@ -81,9 +81,11 @@ eval: $(STAMP) $(MODEL)/manifest.json ## evaluate the default model on the test 
 data-report: $(STAMP) ## counts, splits, duplicates and diversity of the shipped corpus
 	$(PY) -m training report $(DATA)
 
-bench: $(STAMP) $(MODEL)/manifest.json ## speed benchmark; writes bench/results.{json,md} and bench/ann_results.json
+bench: $(STAMP) $(MODEL)/manifest.json ## speed benchmarks; write bench/*results*.json (and results.md)
 	$(PY) -m bench
 	$(PY) -m bench.ann --model $(MODEL)
+	$(PY) -m bench.incidents --json bench/incidents_results.json
+	$(PY) -m bench.lexical
 
 lint: $(STAMP) ## ruff + mypy
 	.venv/bin/ruff check models service training eval tests
