@@ -184,6 +184,8 @@ def cmd_experts_tune(args: argparse.Namespace) -> int:
     print(f"{args.queries}: {len(queries)} tuning queries; best settings (objective, hit@1, hit@3, empty):")
     for row in result["best"]:
         print(json.dumps(row))
+    print(f"{result['tied_best']} of {result['settings']} settings tie at the best objective; centre of that "
+          f"region: {json.dumps(result['centre_of_best'])} -> {result['centre_result']}")
     _write_json(args.json, result)
     return 0
 

@@ -137,7 +137,13 @@ def tune_weights(model: TriageModel, threads: list[dict], queries: list[dict[str
             objective = (1 - share) * (r["hit@1"] + r["hit@3"]) / 2 + share * r["empty_when_unanswerable"]
             results.append((objective, r["hit@1"], r["hit@3"], r["empty_when_unanswerable"], asdict(w)))
         results.sort(key=lambda x: (-x[0], -x[1], x[4]["min_similarity"]))
-        return {"n": len(queries), "best": results[:10], "grid": GRID,
+        tied = [r[4] for r in results if r[0] >= results[0][0] - 1e-9]
+        # many settings tie on a small tuning set: take the centre of the best region, per parameter the
+        # grid value nearest the median over the tied settings
+        centre = {k: min(GRID[k], key=lambda v, k=k: abs(v - float(np.median([t[k] for t in tied])))) for k in GRID}
+        centre_result = next(r for r in results if all(r[4][k] == centre[k] for k in GRID))
+        return {"n": len(queries), "best": results[:10], "tied_best": len(tied), "settings": len(results),
+                "centre_of_best": centre, "centre_result": centre_result[:4], "grid": GRID,
                 "current": ev.experts()["hit@1"], "current_weights": asdict(matching.Weights())}
     finally:
         ev.close()
