@@ -137,14 +137,15 @@ def validate_query(row: dict, file: str, line: int, known_answers: set[str] | No
     return problems
 
 
-def duplicate_id_problems(rows: list[tuple[int, dict]], file: str) -> list[Problem]:
+def duplicate_id_problems(rows: list[tuple[int, dict]], file: str, key: str = "id") -> list[Problem]:
+    """A problem for every row whose `key` repeats an earlier row's."""
     seen: dict[str, int] = {}
     problems = []
     for line, row in rows:
-        rid = row.get("id")
+        rid = row.get(key)
         if isinstance(rid, str):
             if rid in seen:
-                problems.append(Problem(file, line, "id", f"id {rid!r} repeats line {seen[rid]}"))
+                problems.append(Problem(file, line, key, f"{key} {rid!r} repeats line {seen[rid]}"))
             else:
                 seen[rid] = line
     return problems

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from training.data_io import read_rows
-from training.schema import MAX_TEXT_CHARS, DataValidationError, LabelConfig, Problem
+from training.schema import MAX_TEXT_CHARS, DataValidationError, LabelConfig, Problem, duplicate_id_problems
 
 ROLES = ("member", "klantexpert", "webcare", "moderator")
 ANSWER_PREFIX = "thread:"
@@ -144,23 +144,10 @@ def validate_thread(row: dict, labels: LabelConfig, file: str, line: int) -> lis
     return problems
 
 
-def duplicate_thread_problems(rows: list[tuple[int, dict]], file: str) -> list[Problem]:
-    seen: dict[str, int] = {}
-    problems = []
-    for line, row in rows:
-        tid = row.get("thread_id")
-        if isinstance(tid, str):
-            if tid in seen:
-                problems.append(Problem(file, line, "thread_id", f"thread_id {tid!r} repeats line {seen[tid]}"))
-            else:
-                seen[tid] = line
-    return problems
-
-
 def check_threads(rows: list[tuple[int, dict]], labels: LabelConfig, file: str) -> list[Problem]:
     """Problems of already-parsed rows (line, row), sorted by line; empty when all are valid."""
     problems = [p for line, row in rows for p in validate_thread(decode_posts(row), labels, file, line)]
-    problems += duplicate_thread_problems(rows, file)
+    problems += duplicate_id_problems(rows, file, key="thread_id")
     return sorted(problems, key=lambda p: p.line)
 
 
