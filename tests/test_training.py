@@ -168,7 +168,7 @@ def test_knowledge_base_embeddings_ship_with_the_model(tiny_model: Path, monkeyp
     fresh = model.run(texts, model.passage_prefix)[1]
     calls: list[int] = []
     real_run = model.run
-    monkeypatch.setattr(model, "run", lambda t, p=None, chunk=32: calls.append(len(t)) or real_run(t, p, chunk))
+    monkeypatch.setattr(model, "run", lambda t, *a, **kw: calls.append(len(t)) or real_run(t, *a, **kw))
     cached = model.embed_passages(texts)
     assert calls == [] and np.allclose(cached, fresh, atol=2e-2)
     assert (cached * fresh).sum(1).min() > 0.99
