@@ -30,13 +30,13 @@ $(STAMP): pyproject.toml $(LOCK_DEV)
 	$(PIP) install -q -r $(LOCK_DEV)
 	$(PIP) install -q --no-deps -e .
 	$(PIP) check
-	$(PY) requirements/check_lock.py $(LOCK_DEV) train dev
+	$(PY) requirements/check_lock.py $(LOCK_DEV) train dev backfill
 	touch $(STAMP)
 
 lock: $(STAMP) ## re-resolve both lock files to the newest releases, reinstall from them, run the tests
 	.venv/bin/uv pip compile pyproject.toml --upgrade --generate-hashes --python-version 3.11 \
 	  --custom-compile-command "make lock" -o $(LOCK_SERVE)
-	.venv/bin/uv pip compile pyproject.toml --extra train --extra dev --upgrade --generate-hashes \
+	.venv/bin/uv pip compile pyproject.toml --extra train --extra dev --extra backfill --upgrade --generate-hashes \
 	  --python-version 3.11 --find-links $(TORCH_WHEELS) -c requirements/torch-cpu.txt \
 	  --custom-compile-command "make lock" -o $(LOCK_DEV)
 	rm -rf .venv
