@@ -23,9 +23,9 @@ from sklearn.pipeline import FeatureUnion
 
 from eval.embedding import embed_by_length
 from eval.inputs import load_data_dir
-from eval.metrics import best_abstain_threshold, head_metrics, retrieval_report
 from eval.tables import markdown_table
 from models.encoder import PASSAGE, QUERY, Encoder
+from models.metrics import best_abstain_threshold, head_metrics, retrieval_report
 from service.inference import passage_text
 from service.lexical import tokenize
 from training.corpus import Corpus

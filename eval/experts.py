@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from eval.metrics import retrieval_report
 from eval.retrieval import served_scores
+from models.metrics import retrieval_report
 from service import matching
 from service.inference import TriageModel, passage_text
 from training.data_io import post_text

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from eval.metrics import head_metrics, ranking_metrics
 from eval.posts import calibrated_probabilities
 from eval.retrieval import served_scores
 from eval.tables import markdown_table
+from models.metrics import head_metrics, ranking_metrics
 from service.inference import TriageModel
 
 SEMEVAL_TEST = Path("semeval16-absa-nl-restaurants") / "test.sentences.tsv"

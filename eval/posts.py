@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
-from eval.metrics import head_metrics
+from models.metrics import head_metrics
 from service.inference import TriageModel
 from training import calibration
 from training.data_io import post_text

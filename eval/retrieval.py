@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.metrics import ranking_metrics, retrieval_report
+from models.metrics import ranking_metrics, retrieval_report
 from service.inference import TriageModel, passage_text
 from service.lexical import bm25_matrix, fuse
 from training.data_io import post_text

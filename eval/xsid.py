@@ -19,8 +19,8 @@ import numpy as np
 import yaml
 
 from eval.external import read_tsv
-from eval.metrics import head_metrics
 from eval.posts import calibrated_probabilities
+from models.metrics import head_metrics
 from service.inference import TriageModel
 from training.config import TrainConfig
 from training.data_io import write_jsonl

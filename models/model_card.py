@@ -37,7 +37,14 @@ def _retrieval_lines(m: Manifest) -> list[str]:
              + (f" ({decision['why']})" if decision.get("why") else "")]
     lines.append(f"- Ranking: dense cosine + {_fmt(float(r.get('lexical_weight', 0.0)))} x BM25 over the "
                  f"{r.get('lexical_candidates', 100)} best dense hits")
-    lines.append(f"- Nothing fits below a dense cosine of {_fmt(float(r.get('threshold', 0.0)))} (chosen on dev)")
+    dev = m.metrics.get("answerability_dev")
+    if "answerability.json" in m.files and isinstance(dev, dict):
+        lines.append("- Nothing fits: no candidate's answerability (\"does this answer solve this post?\", a "
+                     "logistic model over cosine, BM25, margins and product/topic agreement, fitted on the train "
+                     f"queries, threshold chosen on dev) reaches the threshold; dev abstain F1 "
+                     f"{_fmt(dev.get('abstain_f1', 0.0))}, recall@1 {_fmt(dev.get('recall@1', 0.0))}")
+    else:
+        lines.append(f"- Nothing fits below a dense cosine of {_fmt(float(r.get('threshold', 0.0)))} (chosen on dev)")
     lines.append(f"- Prefixes: `{r.get('query_prefix', '')}` for posts, `{r.get('passage_prefix', '')}` for answers")
     return lines
 

@@ -25,6 +25,9 @@ from service.lexical import LexicalIndex
 class Hit:
     answer_id: str
     score: float  # dense cosine similarity
+    lexical: float = 0.0  # BM25 of the answer for the query text (0 without the lexical part)
+    product: str | None = None
+    topic: str | None = None
 
 
 class VectorIndex:
@@ -120,11 +123,19 @@ class VectorIndex:
         for i, row in enumerate(dense):
             cand = np.argpartition(-row, width - 1)[:width]
             rank = row[cand]
+            bm25 = np.zeros(len(cand), np.float32)
             if lexical is not None and texts is not None:
-                rank = rank + np.float32(self.lexical_weight) * lexical.scores_for(texts[i], cand)
-            best = cand[np.argsort(-rank, kind="stable")[:k]]
-            out.append([Hit(self._ids[j] or "", float(row[j])) for j in best if np.isfinite(row[j])])
+                bm25 = lexical.scores_for(texts[i], cand)
+                rank = rank + np.float32(self.lexical_weight) * bm25
+            best = np.argsort(-rank, kind="stable")[:k]
+            out.append([self._hit(int(cand[b]), float(row[cand[b]]), float(bm25[b])) for b in best
+                        if np.isfinite(row[cand[b]])])
         return out
+
+    def _hit(self, slot: int, score: float, lexical: float) -> Hit:
+        answer_id = self._ids[slot] or ""
+        meta = self._meta.get(answer_id, {})
+        return Hit(answer_id, score, lexical, meta.get("product"), meta.get("topic"))
 
     def _allowed(self, filters: dict[str, str] | None, size: int) -> np.ndarray | None:
         if not filters and len(self._pos) == size:

@@ -9,6 +9,7 @@ Model directory contract (see models/artifact.py):
                     outputs logits_<head> [batch, n_labels] per head, embedding [batch, dim]
                     (mean-pooled, L2-normalised)
     tokenizer.json
+    answerability.json  optional: "does this answer solve this post?" (models/answerability.py)
     kb_embeddings.npz   optional: passage embeddings of the training knowledge base, keyed by
                     the sha256 of the passage text, so seeding that knowledge base at first
                     start costs no encoder runs (checked against the manifest like the rest)
@@ -24,6 +25,8 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from models.answerability import FILE as ANSWERABILITY_FILE
+from models.answerability import AnswerabilityModel
 from models.artifact import ArtifactError, Manifest, load_manifest
 
 ONNX_FILE = "model.onnx"
@@ -75,6 +78,24 @@ class TriageModel:
         self.lexical_candidates = int(retrieval.get("lexical_candidates", 100))
         self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
         self.kb_cache = self._load_kb_cache()
+        self.answerability = self._load_answerability()
+
+    def _load_answerability(self) -> AnswerabilityModel | None:
+        """The answerability model (answerability.json), hash-checked through the manifest."""
+        if not (self.directory / ANSWERABILITY_FILE).is_file():
+            return None
+        if ANSWERABILITY_FILE not in self.manifest.files:
+            raise ArtifactError(f"{self.directory}: {ANSWERABILITY_FILE} is not listed in the manifest "
+                                "(fit it with `python -m training fit-answerability`)")
+        try:
+            return AnswerabilityModel.load(self.directory)
+        except ValueError as exc:
+            raise ArtifactError(f"{self.directory}: invalid {ANSWERABILITY_FILE}: {exc}") from exc
+
+    @property
+    def suggestion_threshold(self) -> float:
+        """What a suggestion must reach: the answerability threshold, else the cosine threshold."""
+        return self.answerability.threshold if self.answerability is not None else self.retrieval_threshold
 
     def _load_kb_cache(self) -> dict[str, np.ndarray]:
         path = self.directory / KB_CACHE_FILE

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -27,6 +28,7 @@ class Conditions(BaseModel):
     uncertain: list[str] = Field(default_factory=list)
     text_matches: str | None = None
     min_suggestion_score: float | None = None
+    min_answerability: float | None = Field(None, ge=0, le=1)
     min_followers: int | None = None
     is_new_member: bool | None = None
     language_not: list[str] = Field(default_factory=list)
@@ -58,6 +60,10 @@ class PolicyFile(BaseModel):
     safety_order: list[str] = Field(default_factory=lambda: list(ROUTES))
     uncertain_alternative_min_prob: float = Field(0.15, ge=0, le=1)
     expected_response: dict[str, str] = Field(default_factory=dict)
+    # cost[true route][served route]: what a wrong route costs (`python -m eval triage` reports the mean).
+    costs: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # Written by `python -m eval tune-policy`: the searched thresholds, the chosen values and their dev figures.
+    tuning: dict[str, Any] = Field(default_factory=dict)
     rules: list[Rule]
 
     @model_validator(mode="after")
@@ -71,6 +77,12 @@ class PolicyFile(BaseModel):
         missing = [r for r in self.safety_order if r not in self.expected_response]
         if missing:
             raise ValueError(f"expected_response is missing route(s) {', '.join(missing)}")
+        for true, row in self.costs.items():
+            unknown = [r for r in [true, *row] if r not in self.safety_order]
+            if unknown:
+                raise ValueError(f"costs name unknown route(s) {', '.join(unknown)}")
+            if any(c < 0 for c in row.values()):
+                raise ValueError(f"costs for {true!r} must not be negative")
         return self
 
 
@@ -84,6 +96,7 @@ class PostFacts:
     text: str
     language: str
     suggestion_score: float | None = None
+    answerability: float | None = None  # the best candidate answer's answerability (service/suggest.py)
     followers: int = 0
     is_new_member: bool = False
     in_incident: bool = False  # the post belongs to an open incident (service.incidents)
@@ -141,6 +154,8 @@ class Policy:
             c.text_matches is None or bool(self._regex[rule.name].search(f.text)),
             c.min_suggestion_score is None or (f.suggestion_score is not None
                                                and f.suggestion_score >= c.min_suggestion_score),
+            c.min_answerability is None or (f.suggestion_score is not None and f.answerability is not None
+                                            and f.answerability >= c.min_answerability),
             c.min_followers is None or f.followers >= c.min_followers,
             c.is_new_member is None or f.is_new_member == c.is_new_member,
             not c.language_not or f.language not in c.language_not,

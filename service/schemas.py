@@ -70,7 +70,9 @@ class Suggestion(BaseModel):
     answer_id: str
     title: str
     url: str | None = None
-    score: float
+    score: float = Field(description="dense cosine similarity of post and answer")
+    answerability: float | None = Field(None, description="calibrated probability that this answer solves the post "
+                                        "(the model's answerability score; None for models without one)")
     passage: str = Field(description="the matched passage (question and start of the answer)")
 
 
@@ -128,7 +130,8 @@ class SuggestionsIn(BaseModel):
 class SuggestionsOut(BaseModel):
     suggestions: list[Suggestion]
     reason: Literal["ok", "nothing_fits", "empty_knowledge_base"]
-    threshold: float
+    threshold: float = Field(description="the answerability threshold (or, for models without one, the cosine "
+                             "threshold) below which an answer is not suggested")
 
 
 class AnswerIn(BaseModel):

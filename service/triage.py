@@ -14,6 +14,7 @@ from service.inference import TriageModel
 from service.policy import Policy, PostFacts
 from service.schemas import Alternative, ExpertOut, HeadOut, PostIn, RouteOut, Suggestion, TriageOut
 from service.store import Store
+from service.suggest import best_answerability, candidates_needed, score_hits, select
 from service.textprep import clean_text, detect_language
 
 if TYPE_CHECKING:
@@ -43,36 +44,46 @@ class Engine:
         title, body = clean_text(title or ""), clean_text(body)
         return f"{title}\n{body}" if title else body
 
-    def suggestions_for(self, embeddings: np.ndarray, texts: list[str], k: int,
-                        filters: dict[str, str] | None = None) -> list[list[Suggestion]]:
-        hits = self.index.search(embeddings, k, filters, texts)
+    def retrieve(self, embeddings: np.ndarray, texts: list[str], k: int, filters: dict[str, str] | None = None,
+                 preds: list[dict] | None = None) -> list[tuple[list[Suggestion], float | None]]:
+        """Per post: the suggestions to serve (empty: nothing fits) and the best candidate's
+        answerability (None without an answerability model or without candidates)."""
+        answerability = self.model.answerability
+        hits = self.index.search(embeddings, candidates_needed(answerability, k), filters, texts)
         out = []
-        for row in hits:
-            kept = [h for h in row if h.score >= self.model.retrieval_threshold]
-            out.append([self._suggestion(h.answer_id, h.score) for h in kept])
+        for i, row in enumerate(hits):
+            scored = score_hits(row, preds[i] if preds is not None else None, answerability)
+            kept = select(scored, answerability, self.model.retrieval_threshold, k)
+            out.append(([self._suggestion(s.hit.answer_id, s.hit.score, s.answerability) for s in kept],
+                        best_answerability(scored)))
         return out
 
-    def _suggestion(self, answer_id: str, score: float) -> Suggestion:
+    def suggestions_for(self, embeddings: np.ndarray, texts: list[str], k: int, filters: dict[str, str] | None = None,
+                        preds: list[dict] | None = None) -> list[list[Suggestion]]:
+        return [s for s, _ in self.retrieve(embeddings, texts, k, filters, preds)]
+
+    def _suggestion(self, answer_id: str, score: float, answerability: float | None = None) -> Suggestion:
         a = self.store.get_answer(answer_id) or {"title": answer_id, "answer": ""}
         passage = (a.get("question") or a.get("answer") or "")[:PASSAGE_CHARS]
         return Suggestion(answer_id=answer_id, title=a["title"], url=a.get("url"), score=round(score, 4),
-                          passage=passage)
+                          answerability=None if answerability is None else round(answerability, 4), passage=passage)
 
     def triage(self, posts: list[PostIn]) -> list[TriageOut]:
         texts = [self.text_of(p.title, p.body) for p in posts]
         preds, emb = self.model.predict(texts)
-        suggestions = self.suggestions_for(emb, texts, self.max_suggestions)
-        return [self._one(p, t, pred, sug, e)
-                for p, t, pred, sug, e in zip(posts, texts, preds, suggestions, emb, strict=True)]
+        found = self.retrieve(emb, texts, self.max_suggestions, preds=preds)
+        return [self._one(p, t, pred, sug, e, best)
+                for p, t, pred, (sug, best), e in zip(posts, texts, preds, found, emb, strict=True)]
 
-    def _one(self, post: PostIn, text: str, pred: dict, sugg: list[Suggestion], emb: np.ndarray | None = None
-             ) -> TriageOut:
+    def _one(self, post: PostIn, text: str, pred: dict, sugg: list[Suggestion], emb: np.ndarray | None = None,
+             answerability: float | None = None) -> TriageOut:
         language = detect_language(text)
         facts = PostFacts(
             labels={h: p.label for h, p in pred.items()}, confidence={h: p.confidence for h, p in pred.items()},
             uncertain={h: p.uncertain for h, p in pred.items()},
             alternatives={h: p.alternatives for h, p in pred.items()}, text=text, language=language,
-            suggestion_score=sugg[0].score if sugg else None, followers=post.author.followers,
+            suggestion_score=sugg[0].score if sugg else None, answerability=answerability,
+            followers=post.author.followers,
             is_new_member=post.author.is_new_member)
         incident = None
         if self.incidents is not None and emb is not None:

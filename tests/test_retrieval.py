@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from eval.metrics import retrieval_report
+from models.metrics import retrieval_report
 from service.index import VectorIndex
 from service.lexical import LexicalIndex, bm25_matrix, tokenize
 from training.config import TrainConfig

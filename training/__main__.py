@@ -61,6 +61,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit_answerability(args: argparse.Namespace) -> int:
+    from training.answerability import fit_answerability
+
+    am = fit_answerability(Path(args.data), Path(args.model))
+    print(json.dumps({"threshold": am.threshold, "rerank": am.rerank, **am.report}, indent=2))
+    return 0
+
+
 def cmd_export_feedback(args: argparse.Namespace) -> int:
     from training.feedback_export import export_feedback
 
@@ -127,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True)
     e.add_argument("--data", default="training/data")
     e.set_defaults(func=cmd_export)
+    a = sub.add_parser("fit-answerability", help="fit the answerability model (does this answer solve this post?) "
+                                                 "on the train queries, threshold on dev; store it in the model")
+    a.add_argument("--model", required=True)
+    a.add_argument("--data", default="training/data")
+    a.set_defaults(func=cmd_fit_answerability)
     f = sub.add_parser("export-feedback", help="write stored feedback as labelled posts (JSONL)")
     f.add_argument("--store", default=None, help="SQLite store (default: the service setting)")
     f.add_argument("--out", required=True)

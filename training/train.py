@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from eval.metrics import best_abstain_threshold, head_metrics, ranking_metrics, retrieval_report
 from models.artifact import Manifest, load_manifest, write_manifest
 from models.encoder import PASSAGE, QUERY, load_tokenizer
+from models.metrics import best_abstain_threshold, head_metrics, ranking_metrics, retrieval_report
 from service.inference import passage_text
 from service.lexical import bm25_matrix, fuse
 from training import calibration

@@ -21,10 +21,11 @@ def suggestions(req: SuggestionsIn, engine: EngineDep, settings: SettingsDep) ->
     for i, m in enumerate(messages):
         check_text_limits(m.title, m.body, settings, where=f"thread[{i}].body" if req.thread else "post.body")
     text = "\n".join(engine.text_of(m.title, m.body) for m in messages)
-    threshold = engine.model.retrieval_threshold
+    threshold = engine.model.suggestion_threshold
     if len(engine.index) == 0:
         return SuggestionsOut(suggestions=[], reason="empty_knowledge_base", threshold=threshold)
-    _, emb = engine.model.run([text])
-    found = engine.suggestions_for(emb, [text], req.limit, {str(k): v for k, v in req.filters.items()} or None)[0]
+    preds, emb = engine.model.predict([text])
+    found = engine.suggestions_for(emb, [text], req.limit, {str(k): v for k, v in req.filters.items()} or None,
+                                   preds)[0]
     obs.SUGGEST.labels("suggested" if found else "nothing_fits").inc()
     return SuggestionsOut(suggestions=found, reason="ok" if found else "nothing_fits", threshold=threshold)

@@ -1,0 +1,138 @@
+"""Fit the answerability model ("does this answer solve this post?") for a trained model.
+
+Runs after training, on the exported ONNX model, through the served retrieval path: the
+knowledge base goes into the service's VectorIndex (dense + BM25), each query is triaged by
+the model (heads + embedding), and the top CANDIDATES hits become rows labelled by whether
+they are among the query's relevant answers. The near-duplicate answers of the knowledge
+base's families come up among those candidates, so they are the hard negatives.
+
+- coefficients: logistic regression on the training queries (the retrieval tower is the
+  frozen base, so these queries were never seen by it);
+- threshold and reranking: chosen on the dev queries, by "nothing fits" F1 and recall@1;
+- written to <model>/answerability.json and listed in the manifest (hash-checked at load).
+
+`python -m training fit-answerability --data DIR --model DIR`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from models.answerability import CANDIDATES, FEATURES, FILE, AnswerabilityModel, Candidate, candidate_features
+from models.artifact import write_manifest
+from models.metrics import abstain_metrics, best_abstain_threshold
+from service.index import Hit, VectorIndex
+from service.inference import TriageModel, passage_text
+from service.textprep import clean_text
+from training.corpus import load_corpus
+from training.schema import LabelConfig
+
+
+@dataclass
+class QuerySet:
+    """The served candidates of a set of queries with their features and relevance."""
+    hits: list[list[Hit]]
+    features: list[np.ndarray]  # per query [len(hits), len(FEATURES)]
+    relevant: list[list[str]]
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        x = np.concatenate([f for f in self.features if len(f)]) if any(len(f) for f in self.features) \
+            else np.zeros((0, len(FEATURES)), np.float32)
+        y = np.array([h.answer_id in rel for hs, rel in zip(self.hits, self.relevant, strict=True) for h in hs])
+        return x, y
+
+
+def build_index(model: TriageModel, kb: list[dict[str, Any]]) -> VectorIndex:
+    index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates)
+    texts = [passage_text(a) for a in kb]
+    index.rebuild([a["id"] for a in kb], model.embed_passages(texts),
+                  [{"product": a.get("product"), "topic": a.get("topic")} for a in kb], texts)
+    return index
+
+
+def served_text(row: dict[str, Any]) -> str:
+    """The text the service triages (service.triage.Engine.text_of)."""
+    title, body = clean_text(row.get("title") or ""), clean_text(row.get("body") or "")
+    return f"{title}\n{body}" if title else body
+
+
+def query_set(model: TriageModel, index: VectorIndex, queries: list[dict[str, Any]], batch: int = 32) -> QuerySet:
+    hits: list[list[Hit]] = []
+    feats: list[np.ndarray] = []
+    for i in range(0, len(queries), batch):
+        texts = [served_text(q) for q in queries[i:i + batch]]
+        preds, emb = model.predict(texts)
+        for pred, row in zip(preds, index.search(emb, CANDIDATES, None, texts), strict=True):
+            hits.append(row)
+            feats.append(candidate_features([Candidate(h.score, h.lexical, h.product, h.topic) for h in row],
+                                            pred["product"].alternatives if "product" in pred else [],
+                                            pred["topic"].alternatives if "topic" in pred else []))
+    return QuerySet(hits, feats, [list(q.get("relevant") or []) for q in queries])
+
+
+def candidate_ranking(qs: QuerySet, probs: list[np.ndarray], rerank: bool) -> dict[str, float]:
+    """recall@1 and MRR over the served candidates (answerable queries), in retrieval order or by answerability."""
+    r1 = mrr = 0.0
+    n = 0
+    for hits, p, rel in zip(qs.hits, probs, qs.relevant, strict=True):
+        if not rel:
+            continue
+        n += 1
+        order = np.argsort(-p, kind="stable") if rerank else np.arange(len(hits))
+        ranked = [hits[j].answer_id for j in order]
+        first = next((k for k, a in enumerate(ranked) if a in rel), None)
+        r1 += first == 0
+        mrr += 0.0 if first is None else 1.0 / (first + 1)
+    return {"recall@1": r1 / max(n, 1), f"mrr@{CANDIDATES}": mrr / max(n, 1)}
+
+
+def fit(model: TriageModel, kb: list[dict[str, Any]], train: list[dict[str, Any]], dev: list[dict[str, Any]],
+        c: float = 1.0) -> AnswerabilityModel:
+    index = build_index(model, kb)
+    tr, dv = query_set(model, index, train), query_set(model, index, dev)
+    x, y = tr.rows()
+    if len(set(y.tolist())) < 2:
+        raise ValueError("answerability needs training queries with and without a relevant candidate")
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    clf = LogisticRegression(C=c, max_iter=1000).fit((x - scaler.mean_) / scale, y)
+    am = AnswerabilityModel(coef=clf.coef_[0].tolist(), intercept=float(clf.intercept_[0]),
+                            mean=scaler.mean_.tolist(), scale=scale.tolist(), threshold=0.5)
+    dev_probs = [am.probabilities(f) if len(f) else np.zeros(0) for f in dv.features]
+    top = np.array([p.max() if len(p) else 0.0 for p in dev_probs])
+    threshold = round(best_abstain_threshold(top, dv.relevant), 4)
+    plain, reranked = candidate_ranking(dv, dev_probs, False), candidate_ranking(dv, dev_probs, True)
+    rerank = reranked["recall@1"] > plain["recall@1"] and reranked[f"mrr@{CANDIDATES}"] >= plain[f"mrr@{CANDIDATES}"]
+    cosine_top = np.array([h[0].score if h else 0.0 for h in dv.hits])
+    am.threshold, am.rerank = min(max(threshold, 0.0), 1.0), rerank
+    am.report = {
+        "fitted_on": f"{len(train)} training queries x top {CANDIDATES} served candidates "
+                     f"({int(y.sum())} relevant of {len(y)})",
+        "chosen_on": f"{len(dev)} dev queries ({sum(1 for r in dv.relevant if r)} answerable)",
+        "dev": {**abstain_metrics(top, dv.relevant, am.threshold), **(reranked if rerank else plain)},
+        "dev_cosine_threshold": {**abstain_metrics(cosine_top, dv.relevant, model.retrieval_threshold), **plain,
+                                 "threshold": model.retrieval_threshold},
+        "coefficients": dict(zip(FEATURES, [round(float(v), 4) for v in clf.coef_[0]], strict=True)),
+    }
+    return am
+
+
+def fit_answerability(data: Path, model_dir: Path) -> AnswerabilityModel:
+    """Fit on the data directory's train queries, threshold on its dev queries (the same fixed
+    split as training: training/corpus.py); save into the model directory."""
+    model = TriageModel(model_dir, intra_threads=2)
+    corpus = load_corpus(data, LabelConfig(dict(model.manifest.label_sets)))
+    kb, train, dev = corpus.kb, corpus.queries.splits["train"], corpus.queries.splits["dev"]
+    am = fit(model, kb, train, dev)
+    am.save(model_dir)
+    manifest = model.manifest
+    manifest.metrics["answerability_dev"] = am.report["dev"]
+    manifest.metrics["cosine_threshold_dev"] = am.report["dev_cosine_threshold"]
+    write_manifest(model_dir, manifest, sorted({*manifest.files, FILE}))
+    return am
