@@ -190,6 +190,50 @@ def cmd_experts_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_triage(args: argparse.Namespace) -> int:
+    from eval import served
+    from eval.inputs import load_labelled_posts
+
+    with served.served_engine(args.model, args.kb, args.policy) as engine:
+        rows, _ = load_labelled_posts(args.file, engine.model.manifest.label_sets)
+        missing = [r["id"] for r in rows if "route" not in r]
+        if missing:
+            raise EvalInputError(f"{args.file}: {len(missing)} posts have no route label (e.g. {missing[0]})")
+        result = served.evaluate_served(engine.policy, served.post_facts(engine, rows), rows)
+    policy = args.policy or "the model's tuned policy or the default"
+    print(f"{args.file}: served route (heads + answerability + policy: {policy}) vs the route head alone\n")
+    print(served.render(result))
+    _write_json(args.json, served.summary(result))
+    return 0
+
+
+def cmd_tune_policy(args: argparse.Namespace) -> int:
+    from eval import policy_tuning, served
+    from eval.inputs import load_data_dir
+    from service.policy import Policy
+    from service.settings import DEFAULT_POLICY
+
+    corpus = load_data_dir(args.data)
+    dev = corpus.posts.splits["dev"]
+    base_path = Path(args.policy) if args.policy else DEFAULT_POLICY
+    out = Path(args.out) if args.out else Path(args.model) / "policy.yaml"
+    with served.served_engine(args.model, Path(args.data) / "kb.jsonl", base_path) as engine:
+        label_sets = engine.model.manifest.label_sets
+        base = Policy.from_file(base_path, label_sets).spec
+        facts = served.post_facts(engine, dev)
+        version = engine.version
+    tuned = policy_tuning.tune(base, facts, dev, label_sets)
+    policy_tuning.write_policy(base, tuned, out, {"base": str(base_path), "model_version": version,
+                                                  "dev": f"{args.data} dev split, {len(dev)} posts"})
+    print(f"{tuned['points']} grid points, {tuned['feasible_points']} meet the safety constraints; chosen: "
+          f"{tuned['chosen'].as_dict()}\n\nbefore (base policy) on dev:\n{served.render(tuned['before'])}\n\n"
+          f"after (tuned) on dev:\n{served.render(tuned['after'])}\n\nwrote {out}")
+    if not tuned["feasible"]:
+        print("warning: no grid point meets critical->webcare = 1 and webcare recall >= 0.95 on dev; "
+              "the safest point was chosen", file=sys.stderr)
+    return 0
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     """Write evaluation results (JSON files from the other commands) into the model's
     manifest metrics and regenerate its model card."""
@@ -283,6 +327,20 @@ def build_parser() -> argparse.ArgumentParser:
         ex.add_argument("--ort-threads", type=int, default=2, help="onnxruntime intra-op threads (default 2)")
         ex.add_argument("--json", help="write the results as JSON to this file")
         ex.set_defaults(func=cmd_experts if name == "experts" else cmd_experts_tune)
+    tr = sub.add_parser("triage", help="the served route (heads + answerability + policy) on labelled posts, "
+                                       "next to the route head alone; per-rule precision; safety figures")
+    tr.add_argument("file", help="labelled posts (with route; urgency for the critical figure)")
+    tr.add_argument("--kb", default="training/data/kb.jsonl", help="knowledge base the suggestions come from")
+    tr.add_argument("--policy", help="policy file (default: the model's tuned policy.yaml, else the service default)")
+    _common(tr)
+    tr.set_defaults(func=cmd_triage)
+    tp = sub.add_parser("tune-policy", help="choose the policy's thresholds on the dev split; write the policy "
+                                            "file with its dev figures")
+    tp.add_argument("--data", default="training/data", help="data directory (its dev split and kb.jsonl)")
+    tp.add_argument("--model", required=True)
+    tp.add_argument("--policy", help="base policy (default: service/default_policy.yaml)")
+    tp.add_argument("--out", help="tuned policy to write (default: <model>/policy.yaml)")
+    tp.set_defaults(func=cmd_tune_policy)
     c = sub.add_parser("record", help="store evaluation JSON results in a model's manifest and model card")
     c.add_argument("--model", required=True)
     c.add_argument("--result", action="append", default=[], metavar="NAME=FILE.json")

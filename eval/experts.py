@@ -34,12 +34,12 @@ from training.threads import parse_time
 def _engine(model: TriageModel, store_path: Path):  # noqa: ANN202 - service.triage.Engine
     from service.index import VectorIndex
     from service.policy import Policy
-    from service.settings import Settings
+    from service.settings import DEFAULT_POLICY
     from service.store import Store
     from service.threads import attach
     from service.triage import Engine
 
-    policy = Policy.from_file(Settings.model_fields["policy_file"].default, model.manifest.label_sets)
+    policy = Policy.from_file(DEFAULT_POLICY, model.manifest.label_sets)
     engine = Engine(model, Store(store_path), VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates),
                     policy)
     attach(engine)

@@ -59,6 +59,9 @@ class PolicyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     safety_order: list[str] = Field(default_factory=lambda: list(ROUTES))
     uncertain_alternative_min_prob: float = Field(0.15, ge=0, le=1)
+    # The route head decides alone only at or above this calibrated confidence; unset: the
+    # model's own abstain threshold for the route head (manifest thresholds).
+    route_head_min_confidence: float | None = Field(None, ge=0, le=1)
     expected_response: dict[str, str] = Field(default_factory=dict)
     # cost[true route][served route]: what a wrong route costs (`python -m eval triage` reports the mean).
     costs: dict[str, dict[str, float]] = Field(default_factory=dict)
@@ -179,7 +182,9 @@ class Policy:
     def _from_route_head(self, f: PostFacts, fired: list[str], extra: list[str]) -> Decision:
         order = self.spec.safety_order
         predicted = f.labels.get("route")
-        if predicted in order and not f.uncertain.get("route", False):
+        floor = self.spec.route_head_min_confidence
+        unsure = f.uncertain.get("route", False) if floor is None else f.confidence.get("route", 0.0) < floor
+        if predicted in order and not unsure:
             return Decision(predicted, ["route_model", *extra],
                             "Het routeringsmodel is voldoende zeker van deze route.", fired)
         candidates = [lab for lab, p in f.alternatives.get("route", [])

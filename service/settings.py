@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
+MODEL_POLICY = "policy.yaml"  # a model directory's tuned policy
 SCOPES = {"triage", "suggestions", "feedback", "answers", "model", "incidents", "experts", "threads"}
 ROLE_SCOPES = {
     "forum": {"triage"},
@@ -22,7 +24,9 @@ class Settings(BaseSettings):
 
     model_dir: Path = Path("models/default")
     store_path: Path = Path("var/wegwijzer.sqlite3")
-    policy_file: Path = Path(__file__).with_name("default_policy.yaml")
+    # Routing rules. Unset: the model directory's policy.yaml (thresholds tuned on dev for that
+    # model by `python -m eval tune-policy`) when it has one, else service/default_policy.yaml.
+    policy_file: Path | None = None
     # Imported into an empty store at start (labels.md JSONL); None to start empty.
     seed_kb: Path | None = Path("training/data/kb.jsonl")
     host: str = "127.0.0.1"
@@ -99,9 +103,17 @@ class Settings(BaseSettings):
         if self.auth_enabled and not self.api_keys:
             raise ValueError("auth is enabled but no API keys are configured: set WEGWIJZER_API_KEYS "
                              "(JSON {key: role}) or disable auth explicitly with WEGWIJZER_AUTH_ENABLED=false")
-        if not self.policy_file.is_file():
+        if self.policy_file is not None and not self.policy_file.is_file():
             raise ValueError(f"policy file {self.policy_file} does not exist")
         return self
+
+    @property
+    def policy_path(self) -> Path:
+        """The policy file in force (see policy_file)."""
+        if self.policy_file is not None:
+            return self.policy_file
+        tuned = self.model_dir / MODEL_POLICY
+        return tuned if tuned.is_file() else DEFAULT_POLICY
 
     def scopes_for(self, key: str) -> set[str] | None:
         role = self.api_keys.get(key)

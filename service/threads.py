@@ -136,6 +136,6 @@ def open_engine(model_dir: str | None, store_path: str | None, threads: int = 2)
     model = TriageModel(settings.model_dir, settings.intra_threads, settings.inter_threads)
     store = Store(settings.store_path)
     engine = Engine(model, store, VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates),
-                    Policy.from_file(settings.policy_file, model.manifest.label_sets))
+                    Policy.from_file(settings.policy_path, model.manifest.label_sets))
     attach(engine)
     return engine

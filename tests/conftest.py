@@ -70,3 +70,16 @@ def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
                       freeze_layers=1, retrieval="tower")
     train_model(MINI, out, cfg)
     return out
+
+
+@pytest.fixture(scope="session")
+def answerable_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with an answerability model fitted on tests/data/mini (a copy: tiny_model is shared)."""
+    import shutil
+
+    from training.answerability import fit_answerability
+
+    out = tmp_path_factory.mktemp("answerable") / "model"
+    shutil.copytree(tiny_model, out)
+    fit_answerability(MINI, out)
+    return out

@@ -17,7 +17,6 @@ from service.app import create_app
 from service.inference import TriageModel
 from service.settings import Settings
 from tests.conftest import MINI
-from training.answerability import fit_answerability
 
 ADMIN = {"X-API-Key": "admin-key-0000000000001"}
 
@@ -59,12 +58,9 @@ def test_save_load_roundtrip_and_validation(tmp_path: Path) -> None:
         _model(threshold=1.5)
 
 
-@pytest.fixture(scope="module")
-def fitted(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("answerable") / "model"
-    shutil.copytree(tiny_model, out)
-    fit_answerability(MINI, out)
-    return out
+@pytest.fixture()
+def fitted(answerable_model: Path) -> Path:
+    return answerable_model
 
 
 def test_fit_writes_a_hash_checked_model(fitted: Path) -> None:

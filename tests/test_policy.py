@@ -20,12 +20,14 @@ def policy() -> Policy:
 
 
 def facts(text: str = "Hoe stel ik dit in?", conf: float = 0.9, uncertain: tuple[str, ...] = (),
-          suggestion: float | None = None, followers: int = 0, language: str = "nl", **labels: str) -> PostFacts:
+          suggestion: float | None = None, followers: int = 0, language: str = "nl",
+          answerability: float | None = None, **labels: str) -> PostFacts:
     base = {"topic": "device", "product": "apple", "sentiment": "neutral", "urgency": "normal", "route": "peers"}
     base.update(labels)
     return PostFacts(labels=base, confidence={h: conf for h in base}, uncertain={h: h in uncertain for h in base},
                      alternatives={"route": [(base["route"], conf), ("webcare", 0.3), ("klantexpert", 0.05)]},
-                     text=text, language=language, suggestion_score=suggestion, followers=followers)
+                     text=text, language=language, suggestion_score=suggestion, followers=followers,
+                     answerability=answerability if answerability is not None or suggestion is None else 0.9)
 
 
 def test_every_critical_post_goes_to_webcare(policy: Policy) -> None:
@@ -63,6 +65,31 @@ def test_confident_existing_answer_goes_to_peers(policy: Policy) -> None:
     assert d.target == "peers" and d.reasons[0] == "existing_answer"
 
 
+def test_existing_answer_needs_a_confident_answer_not_a_high_cosine(policy: Policy) -> None:
+    loose = policy.decide(facts("Bridge mode op de Zyxel", topic="home_internet", route="klantexpert",
+                                suggestion=0.95, answerability=0.2))
+    assert loose.target == "klantexpert" and "existing_answer" not in loose.rules_fired
+    nothing = policy.decide(facts(route="klantexpert", suggestion=None, answerability=0.99))
+    assert "existing_answer" not in nothing.rules_fired  # no suggestion served: nothing to answer with
+
+
+def test_route_head_min_confidence_overrides_the_model_threshold(tmp_path: Path) -> None:
+    strict = Policy.from_file(_write(tmp_path / "a", lambda s: s.update(rules=[], route_head_min_confidence=0.95)),
+                              LABELS)
+    lenient = Policy.from_file(_write(tmp_path / "b", lambda s: s.update(rules=[], route_head_min_confidence=0.5)),
+                               LABELS)
+    f = facts(route="peers", conf=0.8, uncertain=("route",))
+    assert lenient.decide(f).target == "peers" and not lenient.decide(f).fallback
+    assert strict.decide(f).fallback and strict.decide(f).target == "webcare"  # safest of peers/webcare(0.3)
+
+
+def test_costs_must_name_known_routes(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="unknown route"):
+        Policy.from_file(_write(tmp_path / "a", lambda s: s.update(costs={"webcare": {"moderator": 3}})), LABELS)
+    with pytest.raises(PolicyError, match="negative"):
+        Policy.from_file(_write(tmp_path / "b", lambda s: s.update(costs={"webcare": {"peers": -1}})), LABELS)
+
+
 def test_specialist_question_goes_to_klantexpert(policy: Policy) -> None:
     d = policy.decide(facts("Bridge mode op de Zyxel voor IPv6", topic="home_internet", route="klantexpert"))
     assert d.target == "klantexpert" and d.reasons[0] == "specialist_question"
@@ -86,6 +113,7 @@ def test_non_dutch_is_reported(policy: Policy) -> None:
 def _write(tmp_path: Path, change) -> Path:  # noqa: ANN001
     spec = yaml.safe_load(DEFAULT.read_text())
     change(spec)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
