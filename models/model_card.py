@@ -49,6 +49,32 @@ def _retrieval_lines(m: Manifest) -> list[str]:
     return lines
 
 
+def _served_lines(served: dict[str, Any], agreement: dict[str, Any] | None) -> list[str]:
+    """The served decision (route after the policy) next to the route head, from `eval triage`."""
+    r = served.get("route", {})
+    head = r.get("head", {})
+    rows = [("macro-F1", r.get("served_macro_f1"), r.get("head_macro_f1")),
+            ("critical -> webcare", r.get("critical_to_webcare"), head.get("critical_to_webcare")),
+            ("webcare recall", r.get("webcare_recall"), head.get("webcare_recall")),
+            ("peers -> webcare", r.get("peers_to_webcare"), head.get("peers_to_webcare")),
+            ("mean cost", r.get("cost"), head.get("cost"))]
+    lines = [f"{served.get('n', 0)} test posts through the served pipeline (heads, answerability, tuned policy).", "",
+             "| route | served | route head alone |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {_fmt(a) if a is not None else '-'} | {_fmt(b) if b is not None else '-'} |"
+              for name, a, b in rows]
+    rules = served.get("rules", {})
+    if rules:
+        lines += ["", "| rule | fired | decided | precision |", "| --- | --- | --- | --- |"]
+        lines += [f"| {n} | {v.get('fired')} | {v.get('decided')} | "
+                  f"{'-' if v.get('precision') is None else _fmt(v['precision'])} |" for n, v in rules.items()]
+    if agreement and agreement.get("heads"):
+        lines += ["", f"Human ceiling: a second, independent annotation of {agreement.get('n')} dev/test posts.", "",
+                  "| head | Cohen's kappa | macro-F1 of annotator 2 vs 1 |", "| --- | --- | --- |"]
+        lines += [f"| {h} | {_fmt(v['kappa'])} | {_fmt(v['second_vs_first_macro_f1'])} |"
+                  for h, v in agreement["heads"].items()]
+    return lines
+
+
 def render_model_card(m: Manifest) -> str:
     lines = [f"# {TITLES[m.kind]}", "", f"- Base model: `{m.base_model}`"]
     if m.source:
@@ -67,6 +93,9 @@ def render_model_card(m: Manifest) -> str:
                   for h in m.label_sets]
     if m.retrieval:
         lines += ["", "## Retrieval", "", *_retrieval_lines(m)]
+    if isinstance(m.metrics.get("test_served"), dict):
+        lines += ["", "## Served decision (test split)", "",
+                  *_served_lines(m.metrics["test_served"], m.metrics.get("annotator_agreement"))]
     lines += ["", "## Metrics", "", *_metrics_table(m.metrics)]
     if m.details:
         lines += ["", "## Details", ""]

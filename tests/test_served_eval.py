@@ -42,6 +42,12 @@ def test_eval_triage_reports_the_served_route(answerable_model: Path, tmp_path: 
     gold_webcare = sum(1 for r in _rows() if r["route"] == "webcare")
     assert route["webcare_recall"] == pytest.approx(route["confusion"][2][2] / gold_webcare)
     assert "route head alone" in capsys.readouterr().out
+    model = tmp_path / "model"
+    shutil.copytree(answerable_model, model)
+    assert main(["record", "--model", str(model), "--result", f"test_served={out}"]) == 0
+    card = (model / "README.md").read_text()
+    assert "## Served decision (test split)" in card
+    assert f"| macro-F1 | {route['served_macro_f1']:.4f} | {route['head_macro_f1']:.4f} |" in card
 
 
 def test_eval_decisions_are_the_engines(answerable_model: Path) -> None:

@@ -69,6 +69,15 @@ def cmd_fit_answerability(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_labels(args: argparse.Namespace) -> int:
+    from training.label_audit import AUDITED_SPLITS, run_audit
+
+    counts = run_audit(Path(args.data), Path(args.out))
+    print(f"likely label issues in the {' and '.join(AUDITED_SPLITS)} posts: "
+          f"{json.dumps(counts)} (total {sum(counts.values())}) -> {args.out}")
+    return 0
+
+
 def cmd_export_feedback(args: argparse.Namespace) -> int:
     from training.feedback_export import export_feedback
 
@@ -140,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--model", required=True)
     a.add_argument("--data", default="training/data")
     a.set_defaults(func=cmd_fit_answerability)
+    au = sub.add_parser("audit-labels", help="list likely mislabelled train/dev posts (cross-validated confident "
+                                             "learning with cleanlab) for re-labelling by labels.md")
+    au.add_argument("--data", default="training/data")
+    au.add_argument("--out", default="training/data/audit/label_issues.jsonl")
+    au.set_defaults(func=cmd_audit_labels)
     f = sub.add_parser("export-feedback", help="write stored feedback as labelled posts (JSONL)")
     f.add_argument("--store", default=None, help="SQLite store (default: the service setting)")
     f.add_argument("--out", required=True)
