@@ -35,12 +35,13 @@ def out_of_fold_probabilities(texts: list[str], y: np.ndarray, n_classes: int, f
     splitter = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(texts, y):
         words = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
-        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True)
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), min_df=3, max_features=30000,
+                                sublinear_tf=True)
         fit = [texts[i] for i in train_idx]
         x_train = hstack([words.fit_transform(fit), chars.fit_transform(fit)]).tocsr()
         held = [texts[i] for i in test_idx]
         x_test = hstack([words.transform(held), chars.transform(held)]).tocsr()
-        clf = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced").fit(x_train, y[train_idx])
+        clf = LogisticRegression(C=4.0, max_iter=300, class_weight="balanced").fit(x_train, y[train_idx])
         probs[np.ix_(test_idx, clf.classes_)] = clf.predict_proba(x_test)
     return probs
 
@@ -53,7 +54,7 @@ def audit(data: Path) -> list[dict[str, Any]]:
     for head, labels in corpus.labels.heads.items():
         y = np.array([labels.index(r[head]) for _, r in rows])
         probs = out_of_fold_probabilities(texts, y, len(labels))
-        ranked = find_label_issues(y, probs, return_indices_ranked_by="self_confidence")
+        ranked = find_label_issues(y, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
         for i in ranked:
             split, row = rows[int(i)]
             issues.append({"id": row["id"], "split": split, "head": head, "given": row[head],
