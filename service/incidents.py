@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from service import observability as obs
 from service import triage_log
@@ -139,10 +140,20 @@ class IncidentService:
                 decide: Callable[[PostFacts], Decision]) -> tuple[Decision, IncidentRef | None]:
         """Log one triaged post, assign it to an incident (or open one), route it with the incident
         known to the policy, and commit everything before returning."""
+        decision, ref, _ = self.observe_and_respond(post, pred, emb, facts, decide)
+        return decision, ref
+
+    def observe_and_respond(self, post: Any, pred: dict, emb: np.ndarray, facts: PostFacts,
+                            decide: Callable[[PostFacts], Decision],
+                            respond: Callable[[Decision, IncidentRef | None], BaseModel] | None = None
+                            ) -> tuple[Decision, IncidentRef | None, BaseModel | None]:
+        """`observe`, and build the response with `respond(decision, incident)` before the write, so
+        the log keeps the response as answered (without its `incident`, which the log holds apart)."""
         post_id = post.post_id or f"p-{uuid.uuid4().hex}"
         created_ts = triage_log.parse_time(post.created_at) if post.created_at else time.time()
         author = triage_log.author_key(self.salt, getattr(post.author, "id", None))
-        labels = {h: {"label": p.label, "confidence": round(float(p.confidence), 4)} for h, p in pred.items()}
+        labels = {h: {"label": p.label, "confidence": round(float(p.confidence), 4),
+                      "uncertain": bool(getattr(p, "uncertain", False))} for h, p in pred.items()}
         logged = LoggedPost.of(post_id, created_ts, post.thread_id, author, post.title or "", post.body, labels,
                                "", [], emb)
         with self._lock:
@@ -162,7 +173,11 @@ class IncidentService:
             facts.in_incident = row is not None
             facts.incident_has_status = bool(row and row.status_message)
             decision = decide(facts)
+            ref = row.ref() if row else None
+            response = respond(decision, ref) if respond is not None else None
             logged.route, logged.reasons, logged.incident_id = decision.target, decision.reasons, a.incident_id
+            if response is not None:
+                logged.result = response.model_dump(mode="json", exclude={"incident"})
             closed = [self._closed_row(i, "quiet") for i in a.closed]
             with self.store.transaction() as c:
                 triage_log.write(c, logged)
@@ -175,7 +190,7 @@ class IncidentService:
             if a.added:
                 obs.INCIDENT_POSTS.inc(len(a.added))
             obs.INCIDENTS_OPEN.set(len(self.detector.open))
-            return decision, row.ref() if row else None
+            return decision, ref, response
 
     def _update_row(self, a: Assignment) -> Row:
         inc = self.detector.open[a.incident_id]  # type: ignore[index]

@@ -113,6 +113,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX incidents_opened ON incidents (opened_ts);
     """,
+    # issue 15: the console shows a logged post as it was answered (every head's alternatives, the rules
+    # that fired, the suggestions and experts): the triage response without the incident, as JSON
+    """
+    ALTER TABLE triage_log ADD COLUMN result TEXT;
+    """,
 ]
 ANSWER_FIELDS = ("id", "title", "question", "answer", "topic", "product", "url", "updated_at")
 

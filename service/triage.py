@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Literal, cast
 import numpy as np
 
 from service import observability as obs
+from service.incident_schemas import IncidentRef
 from service.index import VectorIndex
 from service.inference import TriageModel
-from service.policy import Policy, PostFacts
+from service.policy import Decision, Policy, PostFacts
 from service.schemas import Alternative, ExpertOut, HeadOut, PostIn, RouteOut, Suggestion, TriageOut
 from service.store import Store
 from service.suggest import best_answerability, candidates_needed, score_hits, select
@@ -85,14 +86,21 @@ class Engine:
             suggestion_score=sugg[0].score if sugg else None, answerability=answerability,
             followers=post.author.followers,
             is_new_member=post.author.is_new_member)
-        incident = None
+
+        def respond(decision: Decision, incident: IncidentRef | None) -> TriageOut:
+            return self._respond(pred, sugg, decision, incident, facts, emb)
+
         if self.incidents is not None and emb is not None:
-            decision, incident = self.incidents.observe(post, pred, emb, facts, self.policy.decide)
-            if incident is not None and incident.status_message and decision.target == "peers":
-                sugg = [Suggestion(answer_id=f"incident:{incident.id}", title="Statusbericht van webcare", score=1.0,
-                                   passage=incident.status_message[:PASSAGE_CHARS]), *sugg][:self.max_suggestions]
-        else:
-            decision = self.policy.decide(facts)
+            # the incident service logs the post with the response, all under its lock
+            out = self.incidents.observe_and_respond(post, pred, emb, facts, self.policy.decide, respond)[2]
+            return cast(TriageOut, out)
+        return respond(self.policy.decide(facts), None)
+
+    def _respond(self, pred: dict, sugg: list[Suggestion], decision: Decision, incident: IncidentRef | None,
+                 facts: PostFacts, emb: np.ndarray | None) -> TriageOut:
+        if incident is not None and incident.status_message and decision.target == "peers":
+            sugg = [Suggestion(answer_id=f"incident:{incident.id}", title="Statusbericht van webcare", score=1.0,
+                               passage=incident.status_message[:PASSAGE_CHARS]), *sugg][:self.max_suggestions]
         self._count(pred, decision.target, decision.fallback, bool(sugg))
         labels = {h: HeadOut(label=p.label, confidence=round(p.confidence, 4), uncertain=p.uncertain,
                              alternatives=[Alternative(label=a, confidence=round(c, 4)) for a, c in p.alternatives])
@@ -104,7 +112,7 @@ class Engine:
         if target == "klantexpert" and self.experts is not None and emb is not None:
             route.experts = [ExpertOut(id=m.id, name=m.name, score=m.score, reasons=m.reasons)
                              for m in self.experts.match(emb, facts.labels)]
-        return TriageOut(labels=labels, language=language, suggestions=sugg, route=route,
+        return TriageOut(labels=labels, language=facts.language, suggestions=sugg, route=route,
                          model_version=self.version, incident=incident)
 
     def expected_response(self, target: str, topic: str | None) -> str:
