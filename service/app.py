@@ -14,8 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from service import console, textprep
 from service import observability as obs
-from service import textprep
 from service.batching import MicroBatcher
 from service.incidents import build_incident_service, maintenance_loop
 from service.index import VectorIndex
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(r)
     app.include_router(thread_routes.router)
     app.include_router(experts.router)
+    console.install(app)
     install_handlers(app)
     app.add_middleware(RequestLogMiddleware)  # outermost of ours: every line inside carries the request id
     return app

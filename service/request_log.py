@@ -49,7 +49,9 @@ def client_role(scope: Scope, headers: Headers) -> str | None:
     """The role of the API key sent (forum, webcare, admin; "unknown" for a key not configured)."""
     key = headers.get("x-api-key")
     settings = getattr(scope["app"].state, "settings", None) if "app" in scope else None
-    if not key or settings is None:
+    if not key:
+        return scope.get("state", {}).get("console_role")  # the console's signed-in role (service.console)
+    if settings is None:
         return None
     return settings.api_keys.get(key, "unknown")
 

@@ -72,12 +72,22 @@ class Settings(BaseSettings):
     incident_quiet_minutes: float = Field(60, gt=0, le=7 * 24 * 60)
     # GET /v1/incidents lists open incidents and those closed within this many hours.
     incident_recent_hours: float = Field(24, gt=0)
+    # Console (issue 15): sessions are signed with this secret (HMAC-SHA256); unset, a random one is made at
+    # start, so sessions end when the service restarts. Signed-in sessions last console_session_hours.
+    console_secret: SecretStr | None = Field(None, min_length=32)
+    console_session_hours: float = Field(8, gt=0, le=24 * 30)
+    console_page_size: int = Field(50, ge=5, le=500)  # inbox rows per page
+    console_poll_seconds: float = Field(5, ge=1, le=300)  # how often the open inbox asks for new posts
+    # Evaluation report folder (python -m eval posts --json ...) whose PNG plots the model page shows;
+    # unset: PNGs in the model directory and its eval/ folder.
+    console_reports_dir: Path | None = None
+    console_timezone: str = "Europe/Amsterdam"  # times on the console's pages
     verify_model_files: bool = True
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     # json: one JSON object per line on stderr (for log shippers); console: readable lines for local use.
     log_format: Literal["json", "console"] = "json"
 
-    @field_validator("seed_kb", mode="before")
+    @field_validator("seed_kb", "console_reports_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if v in ("", None) else v
@@ -86,6 +96,17 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_case(cls, v: object) -> object:
         return v.lower() if isinstance(v, str) else v
+
+    @field_validator("console_timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Europe/Amsterdam)") from exc
+        return v
 
     @field_validator("api_keys")
     @classmethod

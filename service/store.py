@@ -114,9 +114,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX incidents_opened ON incidents (opened_ts);
     """,
     # issue 15: the console shows a logged post as it was answered (every head's alternatives, the rules
-    # that fired, the suggestions and experts): the triage response without the incident, as JSON
+    # that fired, the suggestions and experts): the triage response without the incident, as JSON; and a
+    # post's earlier corrections
     """
     ALTER TABLE triage_log ADD COLUMN result TEXT;
+    CREATE INDEX feedback_post ON feedback (post_id);
     """,
 ]
 ANSWER_FIELDS = ("id", "title", "question", "answer", "topic", "product", "url", "updated_at")
@@ -201,6 +203,12 @@ class Store:
 
     def feedback(self) -> list[dict[str, Any]]:
         rows = self._conn.execute("SELECT id, post_id, role, created_at, payload FROM feedback ORDER BY id")
+        return [{"id": r[0], "post_id": r[1], "role": r[2], "created_at": r[3], **json.loads(r[4])} for r in rows]
+
+    def feedback_of(self, post_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest feedback rows about one post, newest first."""
+        rows = self._conn.execute("SELECT id, post_id, role, created_at, payload FROM feedback WHERE post_id=? "
+                                  "ORDER BY id DESC LIMIT ?", (post_id, limit))
         return [{"id": r[0], "post_id": r[1], "role": r[2], "created_at": r[3], **json.loads(r[4])} for r in rows]
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[tuple]:

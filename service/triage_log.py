@@ -185,6 +185,7 @@ class LogFilter:
     labels: dict[str, str] = field(default_factory=dict)  # head -> label, e.g. {"topic": "network"}
     uncertain_only: bool = False  # at least one head abstained (confidence below its threshold)
     in_incident: bool = False
+    incident_id: str | None = None  # only the posts of this incident
 
 
 @dataclass
@@ -224,6 +225,9 @@ def recent(store: Store, flt: LogFilter, before: Cursor | None = None, after: Cu
                      "WHERE json_extract(h.value, '$.uncertain')=1)")
     if flt.in_incident:
         where.append("incident_id IS NOT NULL")
+    if flt.incident_id is not None:
+        where.append("incident_id=?")
+        params.append(flt.incident_id)
     if before is not None:
         where.append("(stored_ts<? OR (stored_ts=? AND post_id<?))")
         params += [before.stored_ts, before.stored_ts, before.post_id]

@@ -42,11 +42,18 @@ def get_answer(engine: EngineDep, answer_id: str = AnswerId) -> AnswerOut:
     return AnswerOut(**row)
 
 
+def remove_answer(engine: EngineDep, answer_id: str) -> bool:
+    """Delete from SQLite (committed), then from the in-memory index; False when there was no such answer."""
+    if not engine.store.delete_answer(answer_id):
+        return False
+    engine.index.delete(answer_id)
+    return True
+
+
 @router.delete("/{answer_id}", status_code=204)
 def delete_answer(engine: EngineDep, answer_id: str = AnswerId) -> Response:
-    if not engine.store.delete_answer(answer_id):
+    if not remove_answer(engine, answer_id):
         raise HTTPException(404, f"answer {answer_id!r} not found")
-    engine.index.delete(answer_id)
     return Response(status_code=204)
 
 
