@@ -96,7 +96,7 @@ def set_session_cookie(response: Response, request: Request, value: str, hours: 
 
 
 def page(request: Request, viewer: Viewer, template: str, status_code: int = 200, **context: Any) -> Response:
-    body = render(request, template, {"viewer": viewer, **context})
+    body = render(request, template, {"viewer": viewer, "active": "", **context})
     return finish(HTMLResponse(body, status_code=status_code), request, viewer)
 
 

@@ -76,7 +76,8 @@ class SessionSigner:
         return found
 
     def new(self, role: str | None = None, api_key: str | None = None) -> Session:
-        return Session(secrets.token_hex(16), role, self.fingerprint(api_key) if api_key else None, time.time())
+        return Session(secrets.token_hex(16), role, self.fingerprint(api_key) if api_key else None,
+                       round(time.time(), 3))
 
     def dump(self, s: Session) -> str:
         body = json.dumps({"n": s.nonce, "r": s.role, "k": s.key_fingerprint, "t": round(s.issued, 3)},

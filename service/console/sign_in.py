@@ -18,7 +18,8 @@ NEXT = re.compile(r"/console(/[A-Za-z0-9._:~/-]*)?(\?[A-Za-z0-9._:~=&%+-]*)?")
 
 def safe_next(value: str | None) -> str:
     """Where to go after signing in: a console path only (never another site)."""
-    return value if value and NEXT.fullmatch(value) and "//" not in value else "/console/inbox"
+    ok = value and NEXT.fullmatch(value) and "//" not in value and "/.." not in value and "/./" not in value
+    return value if ok else "/console/inbox"
 
 
 @router.get("")
