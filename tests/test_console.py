@@ -442,7 +442,7 @@ def test_incidents_page_and_status_message(client: TestClient) -> None:
     incident_id = open_incident(client)
     sign_in(client, WEBCARE_KEY)
     listing = client.get("/console/incidents").text
-    assert f'href="/console/incidents/{incident_id}"' in listing and "<polyline" in listing
+    assert f'href="/console/incidents/{incident_id}"' in listing and 'class="spark-bar"' in listing
     assert "Berichten per 10 minuten" in listing and "Nog geen statusbericht" in listing
     page = client.get(f"/console/incidents/{incident_id}").text
     assert listed_ids(page) == ["p-out-2", "p-out-1", "p-out-0"]
@@ -474,7 +474,11 @@ def test_sparkline_counts_posts_per_ten_minutes() -> None:
     from service.console.sparkline import sparkline
 
     spark = sparkline({100: 2, 102: 5}, first_ts=100 * 600, last_ts=103 * 600 + 5)
-    assert spark.counts == [2, 0, 5, 0] and spark.peak == 5 and len(spark.points.split()) == 4
+    assert spark.counts == [2, 0, 5, 0] and spark.peak == 5
+    heights = [b.height for b in spark.bars]
+    assert heights[1] == heights[3] == 0 and heights[2] == spark.height - 2 and heights[0] == pytest.approx(
+        (spark.height - 2) * 2 / 5, abs=0.1)
+    assert all(b.x < c.x for b, c in zip(spark.bars, spark.bars[1:], strict=False))  # oldest first
     assert "2, 0, 5, 0" in spark.label
     long = sparkline({0: 1}, first_ts=0, last_ts=100 * 600, max_buckets=36)
     assert len(long.counts) == 36  # the last 6 hours only
