@@ -211,7 +211,8 @@ def recent(store: Store, flt: LogFilter, before: Cursor | None = None, after: Cu
     """The newest triaged posts (by the time they were logged) matching `flt`: older than `before`
     (next page) or newer than `after` (live update), newest first, at most `limit`. Walks the
     stored_ts index, so a page costs the same with 10 or 10,000 posts in the log."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if flt.route:
         where.append("route=?")
         params.append(flt.route)

@@ -56,10 +56,10 @@ def parse_query(params: QueryParams, label_sets: dict[str, list[str]]) -> tuple[
     flt.uncertain_only, flt.in_incident = "uncertain" in echo, "incident" in echo
     cursors: dict[str, Cursor | None] = {"before": None, "after": None}
     for name in cursors:
-        value = params.get(name)
-        if value:
+        given = params.get(name)
+        if given:
             try:
-                cursors[name] = Cursor.parse(value)
+                cursors[name] = Cursor.parse(given)
             except ValueError as exc:
                 problems.append(Problem(name, f"ongeldige positie in de lijst: {exc}"))
     return InboxQuery(flt, cursors["before"], cursors["after"], echo), problems

@@ -18,8 +18,9 @@ NEXT = re.compile(r"/console(/[A-Za-z0-9._:~/-]*)?(\?[A-Za-z0-9._:~=&%+-]*)?")
 
 def safe_next(value: str | None) -> str:
     """Where to go after signing in: a console path only (never another site)."""
-    ok = value and NEXT.fullmatch(value) and "//" not in value and "/.." not in value and "/./" not in value
-    return value if ok else "/console/inbox"
+    if value and NEXT.fullmatch(value) and "//" not in value and "/.." not in value and "/./" not in value:
+        return value
+    return "/console/inbox"
 
 
 @router.get("")
