@@ -59,7 +59,8 @@ LIVE = [("Voicemail uitzetten", "Hoe zet ik mijn voicemail uit op mijn Samsung?"
         ("Factuur niet ontvangen", "Ik heb deze maand geen factuur per mail gekregen, klopt dat?")]
 CORRECT = ("Opzeggen na verhuizing", "Ik verhuis naar het buitenland, kan ik mijn abonnement eerder opzeggen?")
 OUTAGE = "Storing: modem knippert rood en geen internet meer hier in Hoogvliet sinds vanochtend"
-NEAR = ["", " !", " ??", " echt"]
+NEAR = ["", " !", " ??", " echt", " Hoogvliet", " nog steeds"]
+MINUTES_AGO = [55, 41, 33, 24, 13, 4]  # the outage posts, spread over an hour
 
 
 def text_of(title: str, body: str) -> str:
@@ -108,7 +109,8 @@ def server(chromium: str, tiny_model: Path, tmp_path_factory: pytest.TempPathFac
     threshold = incident_threshold(tiny_model)
     settings = Settings(model_dir=tiny_model, store_path=tmp_path_factory.mktemp("console") / "store.sqlite3",
                         api_keys=KEYS, seed_kb=MINI / "kb.jsonl", incident_similarity=threshold,
-                        incident_join_similarity=threshold, incident_min_authors=3, console_poll_seconds=1,
+                        incident_join_similarity=threshold, incident_min_authors=3, incident_window_minutes=120,
+                        console_poll_seconds=1,
                         console_secret="b" * 40)
     app = create_app(settings)
     with socket.socket() as s:
@@ -125,8 +127,9 @@ def server(chromium: str, tiny_model: Path, tmp_path_factory: pytest.TempPathFac
     srv = Server(f"http://127.0.0.1:{port}", app)
     for i, (title, body) in enumerate(ORDINARY):
         srv.triage(title, body, post_id=f"p-seed-{i}")
-    for i, suffix in enumerate(NEAR):
-        srv.triage("", OUTAGE + suffix, author={"id": f"u-{i}"}, post_id=f"p-storing-{i}")
+    for i, (suffix, ago) in enumerate(zip(NEAR, MINUTES_AGO, strict=True)):
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60 * ago))
+        srv.triage("", OUTAGE + suffix, author={"id": f"u-{i}"}, post_id=f"p-storing-{i}", created_at=at)
     yield srv
     server.should_exit = True
     thread.join(timeout=15)
