@@ -522,6 +522,15 @@ def test_bad_answers_are_refused_naming_the_field(client: TestClient, change: di
         assert engine_of(client).store.get_answer("kb-a-001")["title"] != "Titel"
 
 
+def test_search_uses_the_answerability_model_when_there_is_one(answerable_model: Path, tmp_path: Path) -> None:
+    with TestClient(create_app(make_settings(answerable_model, tmp_path))) as c:
+        sign_in(c, ADMIN_KEY)
+        html = c.get("/console/kb", params={"q": "Kan ik in Spanje gewoon mijn bundel gebruiken?"}).text
+        threshold = c.app.state.engine.model.answerability.threshold  # type: ignore[attr-defined]
+        assert html.count("lost het op:") == 10 and f"een kans van {round(threshold * 100)}%" in html
+        assert "Voorstellen vanaf" in c.get("/console/model").text
+
+
 def test_knowledge_base_list_pages(client: TestClient) -> None:
     sign_in(client, ADMIN_KEY)
     html = client.get("/console/kb").text

@@ -14,6 +14,7 @@ from service.console.render import page, redirect
 from service.deps import EngineDep
 from service.routers.answers import remove_answer, write_answers
 from service.schemas import ID_PATTERN, AnswerIn
+from service.suggest import candidates_needed, score_hits, select
 from service.triage import Engine
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -25,16 +26,22 @@ FIELDS = ("title", "question", "answer", "topic", "product", "url")
 
 
 def search(engine: Engine, query: str, k: int = SEARCH_RESULTS) -> list[dict[str, Any]]:
-    """The API's ranking (dense cosine + BM25 over the dense candidates); every hit is shown, the ones
-    whose cosine reaches the "nothing fits" threshold marked as what triage would suggest."""
+    """The API's retrieval (service.suggest: dense cosine + BM25, then answerability when the model has
+    it), showing every candidate, not only the suggested ones; `fits` marks what triage would suggest."""
     text = engine.text_of("", query)
-    _, emb = engine.model.run([text], embedding_only=True)
-    threshold = engine.model.retrieval_threshold
+    preds, emb = engine.model.predict([text])
+    answerability = engine.model.answerability
+    hits = engine.index.search(emb, candidates_needed(answerability, k), None, [text])[0]
+    scored = score_hits(hits, preds[0], answerability)
+    kept = {s.hit.answer_id for s in select(scored, answerability, engine.model.retrieval_threshold, k)}
+    if answerability is not None and answerability.rerank:
+        scored.sort(key=lambda s: -(s.answerability or 0.0))
     out = []
-    for hit in engine.index.search(emb, k, None, [text])[0]:
-        answer = engine.store.get_answer(hit.answer_id)
+    for s in scored[:k]:
+        answer = engine.store.get_answer(s.hit.answer_id)
         if answer is not None:
-            out.append({**answer, "score": hit.score, "fits": hit.score >= threshold})
+            out.append({**answer, "score": s.hit.score, "answerability": s.answerability,
+                        "fits": s.hit.answer_id in kept})
     return out
 
 
@@ -56,7 +63,8 @@ def knowledge_base(request: Request, viewer: KbViewer, engine: EngineDep) -> Res
     more = listing[LIST_PAGE - 1]["id"] if len(listing) > LIST_PAGE else None
     deleted = request.query_params.get("verwijderd")
     return page(request, viewer, "kb.html", active="kb", query=query, results=results, listing=listing[:LIST_PAGE],
-                more=more, total=engine.store.count_answers(), threshold=engine.model.retrieval_threshold,
+                more=more, total=engine.store.count_answers(), threshold=engine.model.suggestion_threshold,
+                answerability=engine.model.answerability is not None,
                 deleted=deleted if deleted and re.fullmatch(ID_PATTERN, deleted) else None)
 
 
