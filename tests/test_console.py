@@ -132,7 +132,8 @@ def test_sign_in_needs_the_csrf_token(client: TestClient) -> None:
 
 
 def test_sign_in_redirects_only_inside_the_console(client: TestClient) -> None:
-    for target in ("https://evil.example/", "//evil.example/console", "/v1/model", "/console/../v1"):
+    for target in ("https://evil.example/", "//evil.example/console", "/v1/model", "/console/../v1",
+                   "/console/%2e%2e/v1", "/console/.%2E/v1"):
         r = sign_in(client, WEBCARE_KEY, target)
         assert r.headers["location"] == "/console/inbox", target
 
@@ -509,7 +510,8 @@ def test_add_find_edit_and_delete_an_answer(client: TestClient) -> None:
 
 @pytest.mark.parametrize("change, field, status", [({"id": "bad id"}, "id", 422), ({"id": "kb-a-001"}, "id", 409),
                                                    ({"answer": " "}, "answer", 422), ({"title": ""}, "title", 422),
-                                                   ({"topic": "weather"}, "topic", 422)])
+                                                   ({"topic": "weather"}, "topic", 422),
+                                                   ({"url": "javascript:alert(1)"}, "url", 422)])
 def test_bad_answers_are_refused_naming_the_field(client: TestClient, change: dict, field: str, status: int) -> None:
     sign_in(client, ADMIN_KEY)
     before = engine_of(client).store.count_answers()
@@ -529,6 +531,17 @@ def test_search_uses_the_answerability_model_when_there_is_one(answerable_model:
         threshold = c.app.state.engine.model.answerability.threshold  # type: ignore[attr-defined]
         assert html.count("lost het op:") == 10 and f"een kans van {round(threshold * 100)}%" in html
         assert "Voorstellen vanaf" in c.get("/console/model").text
+
+
+def test_only_web_links_become_links(client: TestClient) -> None:
+    sign_in(client, ADMIN_KEY)
+    from service.routers.answers import write_answers
+
+    write_answers(engine_of(client), [{"id": "kb-js", "title": "Titel", "answer": "Antwoord",
+                                       "url": "javascript:alert(document.cookie)"}])  # as a bulk import could
+    html = client.get("/console/kb/a/kb-js").text
+    assert "javascript:alert(document.cookie)" in html and 'href="javascript:' not in html
+    assert 'href="https://forum.example/t/243948"' in client.get("/console/kb/a/kb-a-001").text
 
 
 def test_knowledge_base_list_pages(client: TestClient) -> None:

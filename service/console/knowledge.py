@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from service.console.access import Viewer, checked_form, need
 from service.console.problems import Problem
-from service.console.render import page, redirect
+from service.console.render import page, redirect, web_link
 from service.deps import EngineDep
 from service.routers.answers import remove_answer, write_answers
 from service.schemas import ID_PATTERN, AnswerIn
@@ -110,6 +110,9 @@ def checked_answer(engine: Engine, values: dict[str, str]) -> tuple[dict[str, An
     for head in ("topic", "product"):
         if values.get(head) and head in sets and values[head] not in sets[head]:
             problems.append(Problem(head, f"{values[head]!r} is geen waarde van {head}"))
+    url = values.get("url", "").strip()
+    if url and web_link(url) is None:
+        problems.append(Problem("url", "een link begint met https:// of http://"))
     try:
         answer = AnswerIn(**{k: values[k] for k in FIELDS if values.get(k, "").strip()})
     except ValidationError as exc:

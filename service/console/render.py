@@ -51,6 +51,11 @@ def label_name(head: str, label: str | None) -> str:
     return LABEL_NAMES.get(head, {}).get(label, label)
 
 
+def web_link(url: object) -> str | None:
+    """The URL when it is an http(s) link (for href), else None: no javascript: or data: links."""
+    return url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else None
+
+
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{round(float(value) * 100)}%"
 
@@ -73,7 +78,7 @@ def environment(timezone: str) -> Environment:
         return "" if ts is None else datetime.fromtimestamp(ts, zone).isoformat(timespec="seconds")
 
     env.filters.update(pct=percent, when=when, when_iso=when_iso)
-    env.globals.update(head_name=head_name, label_name=label_name, timezone=timezone)
+    env.globals.update(head_name=head_name, label_name=label_name, web_link=web_link, timezone=timezone)
     return env
 
 

@@ -18,7 +18,7 @@ NEXT = re.compile(r"/console(/[A-Za-z0-9._:~/-]*)?(\?[A-Za-z0-9._:~=&%+-]*)?")
 
 def safe_next(value: str | None) -> str:
     """Where to go after signing in: a console path only (never another site)."""
-    if value and NEXT.fullmatch(value) and "//" not in value and "/.." not in value and "/./" not in value:
+    if value and NEXT.fullmatch(value) and not re.search(r"//|/\.|%2e|%2f|%5c", value, re.IGNORECASE):
         return value
     return "/console/inbox"
 
