@@ -581,3 +581,28 @@ def test_console_settings_are_validated(tiny_model: Path, tmp_path: Path) -> Non
         with pytest.raises(ValidationError) as exc:
             make_settings(tiny_model, tmp_path, **bad)
         assert next(iter(bad)) in str(exc.value)
+
+
+def test_a_store_from_before_the_console_upgrades_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    from service.store import MIGRATIONS, Store
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for i, script in enumerate(MIGRATIONS[:3]):  # the schema the console found
+        conn.executescript("BEGIN;" + script + f"PRAGMA user_version={i + 1};COMMIT;")
+    conn.execute("INSERT INTO triage_log (post_id, created_ts, stored_ts, title, body, labels, route, reasons, "
+                 "embedding) VALUES ('p-old', 1, 1, '', 'tekst', '{\"topic\": {\"label\": \"sim\", \"confidence\": "
+                 "0.9}}', 'peers', '[]', ?)", (np.zeros(4, np.float32).tobytes(),))
+    conn.close()
+    store = Store(path)
+    assert store.schema_version == len(MIGRATIONS)
+    old = triage_log.get(store, "p-old")
+    assert old is not None and old.result is None and old.labels["topic"]["label"] == "sim"
+    (listed,) = triage_log.recent(store, triage_log.LogFilter(labels={"topic": "sim"}))
+    assert listed.post_id == "p-old"
+    assert triage_log.recent(store, triage_log.LogFilter(uncertain_only=True)) == []
+    store.add_feedback("p-old", "webcare", {"labels": {"topic": "sim"}})
+    assert [f["post_id"] for f in store.feedback_of("p-old")] == ["p-old"]
+    store.close()
