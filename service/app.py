@@ -38,7 +38,7 @@ def build_engine(settings: Settings) -> Engine:
     model = TriageModel(settings.model_dir, settings.intra_threads, settings.inter_threads,
                         verify_files=settings.verify_model_files, spinning=settings.ort_spinning)
     policy = Policy.from_file(settings.policy_path, model.manifest.label_sets)
-    store = Store(settings.store_path)
+    store = Store(settings.store)
     index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates)
     engine = Engine(model, store, index, policy, settings.max_suggestions)
     engine.incidents = build_incident_service(store, settings, model.dim)

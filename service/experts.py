@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from service import matching
+from service.db import changes
 from service.store import Store, now_iso
 from training.threads import parse_time
 
@@ -171,6 +172,7 @@ class ExpertDirectory:
             if values["name"] is not None:
                 c.execute("UPDATE experts SET name=?, name_by_hand=1 WHERE id=?", (values["name"], expert_id))
             c.execute("UPDATE experts SET updated_at=? WHERE id=?", (now_iso(), expert_id))
+            self.store.record_change(c, changes.EXPERTS, [expert_id])
         self.refresh()
         record = self.get(expert_id)
         assert record is not None

@@ -85,13 +85,18 @@ COLUMNS = ("id, status, opened_ts, last_seen_ts, post_count, author_count, summa
            "representative, status_message, status_ts, closed_ts, closed_reason")
 
 
+_COLS = [c.strip() for c in COLUMNS.split(",")] + ["updated_ts"]
+SAVE = (f"INSERT INTO incidents ({', '.join(_COLS)}) VALUES ({','.join('?' * len(_COLS))}) "
+        f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _COLS[1:])}")
+
+
 def _row(r: tuple) -> Row:
     return Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "[]"), r[8], r[9], r[10], r[11], r[12],
                r[13], r[14])
 
 
 def _save(conn: Any, row: Row) -> None:
-    conn.execute(f"INSERT OR REPLACE INTO incidents ({COLUMNS}, updated_ts) VALUES ({','.join('?' * 16)})",
+    conn.execute(SAVE,
                  (row.id, row.status, row.opened_ts, row.last_seen_ts, row.post_count, row.author_count, row.summary,
                   json.dumps(row.terms or [], ensure_ascii=False), row.topic, row.product, row.representative,
                   row.status_message, row.status_ts, row.closed_ts, row.closed_reason, time.time()))

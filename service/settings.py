@@ -9,8 +9,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.db.url import StoreUrl, parse_store_url
+
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
 MODEL_POLICY = "policy.yaml"  # a model directory's tuned policy
+
 SCOPES = {"triage", "suggestions", "feedback", "answers", "model", "incidents", "experts", "threads"}
 ROLE_SCOPES = {
     "forum": {"triage"},
@@ -23,7 +26,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WEGWIJZER_", env_file=".env", extra="ignore")
 
     model_dir: Path = Path("models/default")
+    # The store: WEGWIJZER_STORE_URL, sqlite:///path (one process) or postgresql://user:pw@host/db (replicas);
+    # when unset, the SQLite file WEGWIJZER_STORE_PATH (the shorthand; default var/wegwijzer.sqlite3).
     store_path: Path = Path("var/wegwijzer.sqlite3")
+    store_url: str | None = None
+    # PostgreSQL only: other replicas' writes (answers, experts) are applied on NOTIFY; this often the
+    # change feed is also polled, in case a notification was lost.
+    sync_poll_s: float = Field(5.0, gt=0, le=3600)
     # Routing rules. Unset: the model directory's policy.yaml (thresholds tuned on dev for that
     # model by `python -m eval tune-policy`) when it has one, else service/default_policy.yaml.
     policy_file: Path | None = None
@@ -118,6 +127,23 @@ class Settings(BaseSettings):
             if len(key) < 16:
                 raise ValueError(f"API key ending …{key[-4:]} is shorter than 16 characters")
         return keys
+
+    @model_validator(mode="after")
+    def _store_url(self) -> Settings:
+        """The URL wins over the path; either way it is parsed here, so a bad one stops the start."""
+        url = self.store_url if self.store_url not in (None, "") else f"sqlite:///{self.store_path}"
+        try:
+            parsed = parse_store_url(url)
+        except ValueError as exc:
+            raise ValueError(f"WEGWIJZER_STORE_URL: {exc}") from exc
+        self.store_url = parsed.url
+        if parsed.path is not None:
+            self.store_path = parsed.path
+        return self
+
+    @property
+    def store(self) -> StoreUrl:
+        return parse_store_url(self.store_url or f"sqlite:///{self.store_path}")
 
     @model_validator(mode="after")
     def _auth_needs_keys(self) -> Settings:

@@ -1,127 +1,32 @@
-"""SQLite store (WAL mode) for knowledge-base answers with their embeddings and for feedback.
+"""The store: knowledge-base answers with their embeddings and feedback; the triage log, incidents,
+threads and experts keep their tables here too (written through `Store.transaction`).
 
-Every write commits before the API acknowledges it, with `synchronous=FULL`,
-so an acknowledged write survives a crash (kill -9) of the server.
-The schema is versioned; `MIGRATIONS[i]` upgrades version i to i+1.
+`Store(url_or_path)` opens a SQLite file (a bare path or `sqlite:///path`) or a PostgreSQL database
+(`postgresql://...`, shared by replicas); service/db/backends.py has the two. Every write commits
+before the API acknowledges it (SQLite: synchronous=FULL; PostgreSQL: synchronous_commit=on), so an
+acknowledged write survives a crash (kill -9) of the server. The schema is the Alembic history in
+service/db/migrations, brought to its head when the store opens.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE answers (
-        id TEXT PRIMARY KEY,
-        title TEXT NOT NULL,
-        question TEXT,
-        answer TEXT NOT NULL,
-        topic TEXT,
-        product TEXT,
-        url TEXT,
-        updated_at TEXT NOT NULL,
-        extra TEXT NOT NULL DEFAULT '{}',
-        embedding BLOB NOT NULL,
-        model_sha256 TEXT NOT NULL
-    );
-    CREATE TABLE feedback (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        post_id TEXT,
-        role TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        payload TEXT NOT NULL
-    );
-    """,
-    # issue 14: imported forum threads (service/threads.py) and expert records (service/experts.py)
-    """
-    CREATE TABLE threads (
-        thread_id TEXT PRIMARY KEY,
-        content_sha256 TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        route TEXT,
-        topic TEXT,
-        product TEXT,
-        labelled INTEGER NOT NULL,
-        first_answer_s REAL,
-        solution_s REAL,
-        answer_id TEXT,
-        solver_id TEXT,
-        solver_role TEXT,
-        solver_reply_s REAL,
-        solver_last_at TEXT,
-        imported_at TEXT NOT NULL
-    );
-    CREATE INDEX threads_solver ON threads (solver_id);
-    CREATE TABLE experts (
-        id TEXT PRIMARY KEY,
-        name TEXT,
-        name_by_hand INTEGER NOT NULL DEFAULT 0,
-        role TEXT NOT NULL,
-        available INTEGER NOT NULL DEFAULT 1,
-        max_open INTEGER,
-        open_questions INTEGER NOT NULL DEFAULT 0,
-        specialities TEXT NOT NULL DEFAULT '[]',
-        updated_at TEXT NOT NULL
-    );
-    """,
-    # issue 13: the triage log (service/triage_log.py) and incidents (service/incidents.py)
-    """
-    CREATE TABLE triage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE triage_log (
-        post_id TEXT PRIMARY KEY,
-        created_ts REAL NOT NULL,
-        stored_ts REAL NOT NULL,
-        thread_id TEXT,
-        author_key TEXT,
-        title TEXT NOT NULL,
-        body TEXT NOT NULL,
-        labels TEXT NOT NULL,
-        route TEXT NOT NULL,
-        reasons TEXT NOT NULL,
-        embedding BLOB NOT NULL,
-        incident_id TEXT
-    );
-    CREATE INDEX triage_log_created ON triage_log (created_ts);
-    CREATE INDEX triage_log_stored ON triage_log (stored_ts);
-    CREATE INDEX triage_log_incident ON triage_log (incident_id);
-    CREATE TABLE incidents (
-        id TEXT PRIMARY KEY,
-        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
-        opened_ts REAL NOT NULL,
-        last_seen_ts REAL NOT NULL,
-        post_count INTEGER NOT NULL,
-        author_count INTEGER NOT NULL,
-        summary TEXT NOT NULL,
-        terms TEXT NOT NULL DEFAULT '[]',
-        topic TEXT,
-        product TEXT,
-        representative TEXT,
-        status_message TEXT,
-        status_ts REAL,
-        closed_ts REAL,
-        closed_reason TEXT,
-        updated_ts REAL NOT NULL
-    );
-    CREATE INDEX incidents_opened ON incidents (opened_ts);
-    """,
-    # issue 15: the console shows a logged post as it was answered (every head's alternatives, the rules
-    # that fired, the suggestions and experts): the triage response without the incident, as JSON; and a
-    # post's earlier corrections
-    """
-    ALTER TABLE triage_log ADD COLUMN result TEXT;
-    CREATE INDEX feedback_post ON feedback (post_id);
-    """,
-]
+from service.db import changes, migrate
+from service.db.backends import open_backend
+from service.db.url import SQLITE, StoreUrl, parse_store_url
+
 ANSWER_FIELDS = ("id", "title", "question", "answer", "topic", "product", "url", "updated_at")
+_ANSWER_COLUMNS = (*ANSWER_FIELDS, "extra", "embedding", "model_sha256")
+UPSERT_ANSWER = (f"INSERT INTO answers ({','.join(_ANSWER_COLUMNS)}) VALUES ({','.join('?' * len(_ANSWER_COLUMNS))}) "
+                 f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _ANSWER_COLUMNS[1:])}")
 
 
 def now_iso() -> str:
@@ -129,39 +34,41 @@ def now_iso() -> str:
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self.migrate()
+    def __init__(self, location: str | Path | StoreUrl) -> None:
+        self.url = location if isinstance(location, StoreUrl) else parse_store_url(location)
+        self.path = self.url.path  # the SQLite file (None on PostgreSQL)
+        self.dialect = self.url.dialect
+        self.revision = migrate.upgrade(self.url)
+        self._db = open_backend(self.url)
 
     @property
     def schema_version(self) -> int:
-        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        """The number of the newest applied migration (service/db/migrations/versions/NNNN_*.py)."""
+        return int(self.revision)
 
     def migrate(self) -> None:
-        with self._lock:
-            version = self.schema_version
-            for target in range(version, len(MIGRATIONS)):
-                self._conn.executescript("BEGIN;" + MIGRATIONS[target] + f"PRAGMA user_version={target + 1};COMMIT;")
+        self.revision = migrate.upgrade(self.url)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error); the commit
-        happens before the caller acknowledges anything. Feature modules (triage log, incidents,
-        experts) keep their own tables in this store and write through this."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def transaction(self) -> Iterator[Any]:
+        """One write transaction (committed on exit, rolled back on error); the commit happens before
+        the caller acknowledges anything. Feature modules (triage log, incidents, experts) keep their
+        own tables in this store and write through this. The yielded connection takes `?` parameters."""
+        with self._db.transaction() as conn:
+            yield conn
+
+    def advisory_lock(self, key: int) -> AbstractContextManager[None]:
+        """Held by one process of all replicas on PostgreSQL; nothing on SQLite (one process owns the file)."""
+        return self._db.advisory_lock(key)
+
+    def record_change(self, conn: Any, kind: str, keys: list[str]) -> None:
+        """Tell the other replicas (service/db/changes.py); call inside the write's transaction."""
+        changes.record(conn, self.dialect, kind, keys)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may write the same store (PostgreSQL)."""
+        return self.dialect != SQLITE
 
     # answers -----------------------------------------------------------------
     def upsert_answers(self, answers: list[dict[str, Any]], embeddings: np.ndarray, model_sha: str) -> None:
@@ -172,51 +79,69 @@ class Store:
                          a.get("url"), a.get("updated_at") or now_iso(), json.dumps(extra, ensure_ascii=False),
                          np.asarray(e, dtype=np.float32).tobytes(), model_sha))
         with self.transaction() as c:
-            c.executemany("INSERT OR REPLACE INTO answers VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+            c.executemany(UPSERT_ANSWER, rows)
+            self.record_change(c, changes.ANSWER, [r[0] for r in rows])
 
     def get_answer(self, answer_id: str) -> dict[str, Any] | None:
-        row = self._conn.execute(f"SELECT {','.join(ANSWER_FIELDS)}, extra FROM answers WHERE id=?",
-                                 (answer_id,)).fetchone()
-        return None if row is None else _answer_row(row)
+        rows = self.query(f"SELECT {','.join(ANSWER_FIELDS)}, extra FROM answers WHERE id=?", (answer_id,))
+        return _answer_row(rows[0]) if rows else None
 
     def delete_answer(self, answer_id: str) -> bool:
         with self.transaction() as c:
-            return c.execute("DELETE FROM answers WHERE id=?", (answer_id,)).rowcount > 0
+            deleted = c.execute("DELETE FROM answers WHERE id=?", (answer_id,)).rowcount > 0
+            if deleted:
+                self.record_change(c, changes.ANSWER, [answer_id])
+            return deleted
 
     def all_answers(self) -> tuple[list[dict[str, Any]], np.ndarray, set[str]]:
         """Answers, their embedding matrix and the model hashes they were embedded with."""
-        rows = self._conn.execute(
-            f"SELECT {','.join(ANSWER_FIELDS)}, extra, embedding, model_sha256 FROM answers ORDER BY id").fetchall()
+        return self._answers_with_embeddings(
+            self.query(f"SELECT {','.join(ANSWER_FIELDS)}, extra, embedding, model_sha256 FROM answers ORDER BY id"))
+
+    def answers_by_id(self, ids: list[str]) -> tuple[list[dict[str, Any]], np.ndarray, set[str]]:
+        """Like all_answers, for these ids (those that exist)."""
+        rows: list[tuple] = []
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            rows += self.query(f"SELECT {','.join(ANSWER_FIELDS)}, extra, embedding, model_sha256 FROM answers "
+                               f"WHERE id IN ({','.join('?' * len(part))}) ORDER BY id", tuple(part))
+        return self._answers_with_embeddings(rows)
+
+    @staticmethod
+    def _answers_with_embeddings(rows: list[tuple]) -> tuple[list[dict[str, Any]], np.ndarray, set[str]]:
         answers = [_answer_row(r[:-2]) for r in rows]
         emb = np.stack([np.frombuffer(r[-2], dtype=np.float32) for r in rows]) if rows else None
         return answers, emb if emb is not None else np.zeros((0, 0), np.float32), {r[-1] for r in rows}
 
     def count_answers(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
+        return int(self.query("SELECT COUNT(*) FROM answers")[0][0])
 
     # feedback ----------------------------------------------------------------
     def add_feedback(self, post_id: str | None, role: str, payload: dict[str, Any]) -> int:
         with self.transaction() as c:
-            cur = c.execute("INSERT INTO feedback (post_id, role, created_at, payload) VALUES (?,?,?,?)",
+            cur = c.execute("INSERT INTO feedback (post_id, role, created_at, payload) VALUES (?,?,?,?) RETURNING id",
                             (post_id, role, now_iso(), json.dumps(payload, ensure_ascii=False)))
-            return int(cur.lastrowid or 0)
+            return int(cur.fetchone()[0])
 
     def feedback(self) -> list[dict[str, Any]]:
-        rows = self._conn.execute("SELECT id, post_id, role, created_at, payload FROM feedback ORDER BY id")
+        rows = self.query("SELECT id, post_id, role, created_at, payload FROM feedback ORDER BY id")
         return [{"id": r[0], "post_id": r[1], "role": r[2], "created_at": r[3], **json.loads(r[4])} for r in rows]
 
     def feedback_of(self, post_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The newest feedback rows about one post, newest first."""
-        rows = self._conn.execute("SELECT id, post_id, role, created_at, payload FROM feedback WHERE post_id=? "
-                                  "ORDER BY id DESC LIMIT ?", (post_id, limit))
+        rows = self.query("SELECT id, post_id, role, created_at, payload FROM feedback WHERE post_id=? "
+                          "ORDER BY id DESC LIMIT ?", (post_id, limit))
         return [{"id": r[0], "post_id": r[1], "role": r[2], "created_at": r[3], **json.loads(r[4])} for r in rows]
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
-        """Rows of a read-only statement (WAL: readers never block the writer)."""
-        return self._conn.execute(sql, params).fetchall()
+        """Rows of a read-only statement (`?` parameters; readers never block the writer)."""
+        return self._db.query(sql, params)
+
+    def change_watermark(self) -> int:
+        return changes.watermark(self.query)
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
 
 def _answer_row(row: tuple) -> dict[str, Any]:

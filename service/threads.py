@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from service.db import changes
 from service.experts import ExpertDirectory
 from service.history import ResponseHistory
 from service.routers.answers import write_answers
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
     from service.triage import Engine
 
 CHUNK = 256  # answers embedded and committed per step
+THREAD_COLUMNS = ("thread_id", "content_sha256", "created_at", "route", "topic", "product", "labelled", "first_answer_s",
+                  "solution_s", "answer_id", "solver_id", "solver_role", "solver_reply_s", "solver_last_at",
+                  "imported_at")
+UPSERT_THREAD = (f"INSERT INTO threads ({', '.join(THREAD_COLUMNS)}) VALUES ({','.join('?' * len(THREAD_COLUMNS))}) "
+                 f"ON CONFLICT (thread_id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in THREAD_COLUMNS[1:])}")
 
 
 @dataclass
@@ -110,11 +116,13 @@ def _write_rows(engine: Engine, facts: list[ThreadFacts], labels: list[dict[str,
              f.solver_last_at, now) for f, lab in zip(facts, labels, strict=True)]
     people = {f.solver_id: (f.solver_name, f.solver_role) for f in facts if f.solver_id}
     with engine.store.transaction() as c:
-        c.executemany("INSERT OR REPLACE INTO threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        c.executemany(UPSERT_THREAD, rows)
         c.executemany("INSERT INTO experts (id, name, role, updated_at) VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE "
-                      "SET role=excluded.role, name=CASE WHEN name_by_hand=1 THEN name ELSE excluded.name END, "
+                      "SET role=excluded.role, "
+                      "name=CASE WHEN experts.name_by_hand=1 THEN experts.name ELSE excluded.name END, "
                       "updated_at=excluded.updated_at",
                       [(pid, name, role, now) for pid, (name, role) in people.items()])
+        engine.store.record_change(c, changes.THREADS, ["import"])  # replicas reload experts and history
 
 
 def open_engine(model_dir: str | None, store_path: str | None, threads: int = 2) -> Engine:
@@ -130,11 +138,11 @@ def open_engine(model_dir: str | None, store_path: str | None, threads: int = 2)
     overrides: dict[str, Any] = {"auth_enabled": False, "intra_threads": threads}
     if model_dir:
         overrides["model_dir"] = model_dir
-    if store_path:
-        overrides["store_path"] = store_path
+    if store_path:  # a path or a store URL
+        overrides["store_url"] = store_path
     settings = Settings(**overrides)
     model = TriageModel(settings.model_dir, settings.intra_threads, settings.inter_threads)
-    store = Store(settings.store_path)
+    store = Store(settings.store_url)
     engine = Engine(model, store, VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates),
                     Policy.from_file(settings.policy_path, model.manifest.label_sets))
     attach(engine)

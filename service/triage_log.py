@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from service.redact import redact
+from service.db.url import POSTGRESQL, SQLITE
 from service.store import Store
 
 SALT_KEY = "author_salt"
@@ -64,7 +65,7 @@ def author_salt(store: Store, configured: str | None) -> bytes:
         return str(rows[0][0]).encode("utf-8")
     salt = secrets.token_hex(32)
     with store.transaction() as c:
-        c.execute("INSERT OR IGNORE INTO triage_meta (key, value) VALUES (?, ?)", (SALT_KEY, salt))
+        c.execute("INSERT INTO triage_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (SALT_KEY, salt))
     return str(store.query("SELECT value FROM triage_meta WHERE key=?", (SALT_KEY,))[0][0]).encode("utf-8")
 
 
@@ -206,6 +207,18 @@ class Listed:
         return Cursor(self.stored_ts, self.post_id)
 
 
+# `labels` is JSON as TEXT on both stores; the two filters that look inside it, per dialect
+_LABEL_IS = {SQLITE: "json_extract(labels, ?)=?",  # ? = '$."<head>".label', ? = label
+             POSTGRESQL: "(labels::jsonb -> (?::text) ->> 'label')=?"}  # ? = head, ? = label
+_ANY_UNCERTAIN = {
+    SQLITE: "EXISTS (SELECT 1 FROM json_each(triage_log.labels) AS h WHERE json_extract(h.value, '$.uncertain')=1)",
+    POSTGRESQL: "EXISTS (SELECT 1 FROM jsonb_each(triage_log.labels::jsonb) AS h "
+                "WHERE h.value -> 'uncertain' = 'true'::jsonb)",
+}
+# created_ts / bucket rounded down (CAST truncates in SQLite, rounds in PostgreSQL; created_ts >= 0)
+_BUCKET = {SQLITE: "CAST(created_ts / ? AS INTEGER)", POSTGRESQL: "CAST(FLOOR(created_ts / ?) AS BIGINT)"}
+
+
 def recent(store: Store, flt: LogFilter, before: Cursor | None = None, after: Cursor | None = None,
            limit: int = 50, preview_chars: int = 240) -> list[Listed]:
     """The newest triaged posts (by the time they were logged) matching `flt`: older than `before`
@@ -219,11 +232,10 @@ def recent(store: Store, flt: LogFilter, before: Cursor | None = None, after: Cu
     for head, label in sorted(flt.labels.items()):
         if not head.isidentifier():
             raise ValueError(f"head {head!r} is not a plain name")
-        where.append("json_extract(labels, ?)=?")
-        params += [f'$."{head}".label', label]
+        where.append(_LABEL_IS[store.dialect])
+        params += [f'$."{head}".label' if store.dialect == SQLITE else head, label]
     if flt.uncertain_only:
-        where.append("EXISTS (SELECT 1 FROM json_each(triage_log.labels) AS h "
-                     "WHERE json_extract(h.value, '$.uncertain')=1)")
+        where.append(_ANY_UNCERTAIN[store.dialect])
     if flt.in_incident:
         where.append("incident_id IS NOT NULL")
     if flt.incident_id is not None:
@@ -248,7 +260,7 @@ def incident_histogram(store: Store, incident_ids: list[str], bucket_s: float = 
     if not incident_ids:
         return {}
     marks = ",".join("?" * len(incident_ids))
-    rows = store.query(f"SELECT incident_id, CAST(created_ts / ? AS INTEGER) AS b, COUNT(*) FROM triage_log "
+    rows = store.query(f"SELECT incident_id, {_BUCKET[store.dialect]} AS b, COUNT(*) FROM triage_log "
                        f"WHERE incident_id IN ({marks}) GROUP BY incident_id, b", (bucket_s, *incident_ids))
     out: dict[str, dict[int, int]] = {i: {} for i in incident_ids}
     for incident_id, bucket, count in rows:

@@ -83,3 +83,35 @@ def answerable_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory)
     shutil.copytree(tiny_model, out)
     fit_answerability(MINI, out)
     return out
+
+
+# PostgreSQL -----------------------------------------------------------------------------------------
+# Store tests run against both stores: `store_url` is parametrised over a SQLite file and a fresh
+# database in a throwaway PostgreSQL cluster (tests/pg.py). Without the binaries the PostgreSQL
+# cases are skipped with the reason shown in pytest's summary (-ra).
+
+@pytest.fixture(scope="session")
+def pg_cluster():  # noqa: ANN201 - tests.pg.Cluster
+    from tests import pg
+
+    reason = pg.why_unavailable()
+    if reason:
+        pytest.skip(reason)
+    cluster = pg.Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:  # noqa: ANN001
+    name = pg_cluster.create_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store under test: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    return request.getfixturevalue("pg_url")

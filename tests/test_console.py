@@ -1,6 +1,7 @@
 """The console (service/console) through the real app: sign-in, sessions, CSRF, scopes, forms and filters.
 
-A tiny ONNX model, a real SQLite file and the default policy, as in test_service_api. Posts whose
+A tiny ONNX model, a real SQLite file or PostgreSQL database (the `store_url` fixture: tests that use
+the `client` or `settings` fixture run on both) and the default policy, as in test_service_api. Posts whose
 labels a test must know are written to the triage log directly (the tiny model's labels are
 arbitrary); posts whose triage the page must show go through /v1/triage."""
 
@@ -39,8 +40,9 @@ def make_settings(tiny_model: Path, tmp_path: Path, **extra: object) -> Settings
 
 
 @pytest.fixture()
-def settings(tiny_model: Path, tmp_path: Path) -> Settings:
-    return make_settings(tiny_model, tmp_path)
+def settings(tiny_model: Path, tmp_path: Path, store_url: str) -> Settings:
+    """On a SQLite file, then on a PostgreSQL database (tests/conftest.py's `store_url`)."""
+    return make_settings(tiny_model, tmp_path, store_url=store_url)
 
 
 @pytest.fixture()
@@ -586,18 +588,20 @@ def test_console_settings_are_validated(tiny_model: Path, tmp_path: Path) -> Non
 def test_a_store_from_before_the_console_upgrades_in_place(tmp_path: Path) -> None:
     import sqlite3
 
-    from service.store import MIGRATIONS, Store
+    from service.db.migrate import head_revision
+    from service.store import Store
+    from tests.test_store_index import LEGACY
 
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path, isolation_level=None)
-    for i, script in enumerate(MIGRATIONS[:3]):  # the schema the console found
+    for i, script in enumerate(LEGACY[:3]):  # the schema the console found (before Alembic)
         conn.executescript("BEGIN;" + script + f"PRAGMA user_version={i + 1};COMMIT;")
     conn.execute("INSERT INTO triage_log (post_id, created_ts, stored_ts, title, body, labels, route, reasons, "
                  "embedding) VALUES ('p-old', 1, 1, '', 'tekst', '{\"topic\": {\"label\": \"sim\", \"confidence\": "
                  "0.9}}', 'peers', '[]', ?)", (np.zeros(4, np.float32).tobytes(),))
     conn.close()
     store = Store(path)
-    assert store.schema_version == len(MIGRATIONS)
+    assert store.schema_version == int(head_revision())
     old = triage_log.get(store, "p-old")
     assert old is not None and old.result is None and old.labels["topic"]["label"] == "sim"
     (listed,) = triage_log.recent(store, triage_log.LogFilter(labels={"topic": "sim"}))

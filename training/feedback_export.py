@@ -29,16 +29,18 @@ def feedback_to_post(fb: dict[str, Any]) -> dict[str, Any] | None:
 def export_feedback(store_path: str | Path | None, out: Path, labels: LabelConfig | None = None,
                     partial: bool = False) -> tuple[int, int]:
     """Write labelled posts to `out`; return (written, skipped as incomplete)."""
+    from service.db.url import parse_store_url
     from service.store import Store
 
     if store_path is None:
         from service.settings import Settings
 
         store_path = Settings.model_fields["store_path"].default
-    if not Path(store_path).is_file():
+    url = parse_store_url(store_path)  # a SQLite path, or a store URL (sqlite:///... or postgresql://...)
+    if url.path is not None and not url.path.is_file():
         raise FileNotFoundError(f"{store_path}: no feedback store")
     heads = (labels or LabelConfig.from_file()).heads
-    store = Store(store_path)
+    store = Store(url)
     try:
         rows = [r for r in (feedback_to_post(fb) for fb in store.feedback()) if r is not None]
     finally:

@@ -1,0 +1,85 @@
+"""Bring a store's schema to the newest revision at start (Alembic over SQLAlchemy Core).
+
+SQLite files made before Alembic carry their version in `PRAGMA user_version` (1-4, one per step
+of the old `MIGRATIONS` list); revisions 0001-0003 are exactly steps 1-3, so such a file is stamped
+at its revision first and then upgraded. Step 4 (the console's triage-log `result` column and
+`feedback.post_id` index) is revision 0005, after the change feed (0004): a file at user_version 4
+is stamped at 0003 and 0005 adds only what is missing. On PostgreSQL the upgrade runs under an advisory
+lock: replicas starting together migrate once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from service.db.url import POSTGRESQL, SQLITE, StoreUrl
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MIGRATE_LOCK = 0x5765_6777_0001  # pg_advisory_lock key: one migrating process at a time
+LEGACY_CONSOLE = 4  # user_version of a pre-Alembic file with the console's step (service/db/migrations 0005)
+
+
+def _config(connection: sa.Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(connection: sa.Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(url: StoreUrl) -> str:
+    """Apply every missing revision; returns the revision the store is at."""
+    engine = sa.create_engine(url.sqlalchemy_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            if url.dialect == POSTGRESQL:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATE_LOCK})
+                conn.commit()
+            try:
+                if url.dialect == SQLITE:
+                    _stamp_legacy(conn)
+                command.upgrade(_config(conn), "head")
+                conn.commit()
+                revision = current_revision(conn)
+                if url.dialect == SQLITE and revision is not None:
+                    conn.exec_driver_sql(f"PRAGMA user_version={int(revision)}")
+                    conn.commit()
+            finally:
+                if url.dialect == POSTGRESQL:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATE_LOCK})
+                    conn.commit()
+    finally:
+        engine.dispose()
+    assert revision is not None
+    return revision
+
+
+def _stamp_legacy(conn: sa.Connection) -> None:
+    """A pre-Alembic SQLite file: record the revision its user_version stands for."""
+    if current_revision(conn) is not None:
+        return
+    version = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+    if version == LEGACY_CONSOLE:
+        # the console's step (result column, feedback index) is revision 0005 now, after the change feed
+        # (0004): stamp 0003; 0004 adds the change feed and 0005 finds the console's column and index
+        version = 3
+    if version:
+        command.stamp(_config(conn), f"{version:04d}")
+        conn.commit()
