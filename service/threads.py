@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from service.triage import Engine
 
 CHUNK = 256  # answers embedded and committed per step
-THREAD_COLUMNS = ("thread_id", "content_sha256", "created_at", "route", "topic", "product", "labelled", "first_answer_s",
-                  "solution_s", "answer_id", "solver_id", "solver_role", "solver_reply_s", "solver_last_at",
-                  "imported_at")
+THREAD_COLUMNS = ("thread_id", "content_sha256", "created_at", "route", "topic", "product", "labelled",
+                  "first_answer_s", "solution_s", "answer_id", "solver_id", "solver_role", "solver_reply_s",
+                  "solver_last_at", "imported_at")
 UPSERT_THREAD = (f"INSERT INTO threads ({', '.join(THREAD_COLUMNS)}) VALUES ({','.join('?' * len(THREAD_COLUMNS))}) "
                  f"ON CONFLICT (thread_id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in THREAD_COLUMNS[1:])}")
 
