@@ -157,7 +157,8 @@ class ExpertDirectory:
 
     def update(self, expert_id: str, fields: dict[str, Any]) -> ExpertRecord:
         """Set what only people know; creates the record (role klantexpert) for someone not imported yet."""
-        values = {"name": fields.get("name"), "available": fields.get("available"),
+        available = fields.get("available")
+        values = {"name": fields.get("name"), "available": None if available is None else int(available),  # 0/1 column
                   "max_open": fields.get("max_open"), "open_questions": fields.get("open_questions"),
                   "specialities": json.dumps(fields["specialities"]) if "specialities" in fields else None}
         with self.store.transaction() as c:

@@ -6,7 +6,6 @@ the two groups' measured cosines (and the test checks that such a gap exists).""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from service.app import create_app
 from service.inference import TriageModel
 from service.settings import Settings
 from tests.conftest import MINI
+from tests.dbutil import db_rows
 from tests.test_service_api import ADMIN, FORUM, KEYS, WEBCARE
 
 OUTAGE = "Storing: modem knippert rood en geen internet meer hier in Hoogvliet sinds vanochtend"
@@ -42,8 +42,8 @@ def threshold(tiny_model: Path) -> float:
 
 
 @pytest.fixture()
-def settings(tiny_model: Path, tmp_path: Path, threshold: float) -> Settings:
-    return Settings(model_dir=tiny_model, store_path=tmp_path / "store.sqlite3", api_keys=KEYS,
+def settings(tiny_model: Path, store_url: str, threshold: float) -> Settings:
+    return Settings(model_dir=tiny_model, store_url=store_url, api_keys=KEYS,
                     seed_kb=MINI / "kb.jsonl", incident_similarity=threshold, incident_join_similarity=threshold,
                     incident_min_authors=3, incident_window_minutes=60, incident_quiet_minutes=120,
                     post_retention_days=30)
@@ -148,17 +148,18 @@ def test_resending_a_post_id_updates_never_duplicates(client: TestClient, settin
     assert again["id"] == inc_id and again["post_count"] == 3
     send(client, "solo", "x", 50, body=FAR[2])
     send(client, "solo", "x", 51, body=FAR[1])
-    with sqlite3.connect(settings.store_path) as db:
-        assert db.execute("SELECT COUNT(*) FROM triage_log").fetchone()[0] == 4
-        assert db.execute("SELECT body FROM triage_log WHERE post_id='solo'").fetchone()[0] == FAR[1]
+    assert db_rows(settings.store, "SELECT COUNT(*) FROM triage_log")[0][0] == 4
+    assert db_rows(settings.store, "SELECT body FROM triage_log WHERE post_id='solo'")[0][0] == FAR[1]
 
 
 def test_personal_data_is_redacted_and_author_ids_are_never_stored(client: TestClient, settings: Settings) -> None:
     send(client, "pd", "jan.jansen@example.nl", 0, body="Bel me op 06-12345678, geen internet in Hoogvliet")
-    raw = settings.store_path.read_bytes() + Path(str(settings.store_path) + "-wal").read_bytes()
-    assert b"06-12345678" not in raw and b"jan.jansen@example.nl" not in raw
-    with sqlite3.connect(settings.store_path) as db:
-        body, key = db.execute("SELECT body, author_key FROM triage_log WHERE post_id='pd'").fetchone()
+    if settings.store.dialect == "sqlite":
+        raw = settings.store_path.read_bytes() + Path(str(settings.store_path) + "-wal").read_bytes()
+        assert b"06-12345678" not in raw and b"jan.jansen@example.nl" not in raw
+    stored = repr([db_rows(settings.store, f"SELECT * FROM {t}") for t in ("triage_log", "incidents", "triage_meta")])
+    assert "06-12345678" not in stored and "jan.jansen@example.nl" not in stored
+    [(body, key)] = db_rows(settings.store, "SELECT body, author_key FROM triage_log WHERE post_id='pd'")
     assert "[TELEFOON]" in body and len(key) == 64
 
 
@@ -218,9 +219,8 @@ def test_retention_purge(client: TestClient, settings: Settings) -> None:
     assert service.maintain(wall=time.time() + 10)["purged_posts"] == 0
     result = service.maintain(wall=time.time() + 31 * 86400)
     assert result == {"closed": 1, "purged_posts": 3, "purged_incidents": 1}
-    with sqlite3.connect(settings.store_path) as db:
-        assert db.execute("SELECT COUNT(*) FROM triage_log").fetchone()[0] == 0
-        assert db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0] == 0
+    assert db_rows(settings.store, "SELECT COUNT(*) FROM triage_log")[0][0] == 0
+    assert db_rows(settings.store, "SELECT COUNT(*) FROM incidents")[0][0] == 0
 
 
 def test_batch_posts_are_logged_and_grouped(client: TestClient) -> None:

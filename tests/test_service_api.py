@@ -1,9 +1,9 @@
-"""The real FastAPI app with a tiny ONNX model, a real SQLite file and the default policy."""
+"""The real FastAPI app with a tiny ONNX model, the default policy and a real store: a SQLite file, then a
+PostgreSQL database (the `store_url` fixture)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,14 +13,15 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import MINI
+from tests.dbutil import db_rows
 
 KEYS = {"forum-key-000000000001": "forum", "webcare-key-00000000001": "webcare", "admin-key-0000000000001": "admin"}
 FORUM, WEBCARE, ADMIN = ({"X-API-Key": k} for k in KEYS)
 
 
 @pytest.fixture()
-def settings(tiny_model: Path, tmp_path: Path) -> Settings:
-    return Settings(model_dir=tiny_model, store_path=tmp_path / "store.sqlite3", api_keys=KEYS,
+def settings(tiny_model: Path, store_url: str) -> Settings:
+    return Settings(model_dir=tiny_model, store_url=store_url, api_keys=KEYS,
                     seed_kb=MINI / "kb.jsonl", max_batch=4, max_body_chars=2000)
 
 
@@ -155,7 +156,7 @@ def test_feedback_is_stored_redacted(client: TestClient, settings: Settings) -> 
           "comment": "IBAN NL91ABNA0417164300"}
     r = client.post("/v1/feedback", json=fb, headers=WEBCARE)
     assert r.status_code == 201, r.text
-    row = sqlite3.connect(settings.store_path).execute("SELECT role, payload FROM feedback").fetchone()
+    [row] = db_rows(settings.store, "SELECT role, payload FROM feedback")
     assert row[0] == "webcare"
     assert "06-12345678" not in row[1] and "jan@voorbeeld.nl" not in row[1] and "NL91" not in row[1]
     assert "[TELEFOON]" in row[1]
@@ -192,10 +193,10 @@ def test_export_feedback_writes_labelled_posts(client: TestClient, settings: Set
     partial = {"role": "klantexpert", "post": {"body": "Modem knippert"}, "labels": {"topic": "home_internet"}}
     assert client.post("/v1/feedback", json=partial, headers=WEBCARE).status_code == 201
     out = tmp_path / "fb.jsonl"
-    assert main(["export-feedback", "--store", str(settings.store_path), "--out", str(out)]) == 0
+    assert main(["export-feedback", "--store", settings.store_url, "--out", str(out)]) == 0
     rows = load_posts(out)  # validates against the default label sets
     assert len(rows) == 1 and rows[0]["route"] == "webcare" and "0612345678" not in rows[0]["body"]
-    assert main(["export-feedback", "--store", str(settings.store_path), "--out", str(out), "--partial"]) == 0
+    assert main(["export-feedback", "--store", settings.store_url, "--out", str(out), "--partial"]) == 0
     assert len(out.read_text().splitlines()) == 2
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import MINI
+from tests.dbutil import columns, db_rows
 from training.schema import DataValidationError, LabelConfig
 from training.threads import check_threads, load_threads, thread_answer, thread_facts, training_posts
 
@@ -62,10 +62,10 @@ def ndjson(*threads: dict) -> bytes:
 
 
 @pytest.fixture()
-def settings(tiny_model: Path, tmp_path: Path) -> Settings:
+def settings(tiny_model: Path, tmp_path: Path, store_url: str) -> Settings:
     policy = tmp_path / "policy.yaml"
     policy.write_text(ALWAYS_EXPERT, encoding="utf-8")
-    return Settings(model_dir=tiny_model, store_path=tmp_path / "store.sqlite3", api_keys=KEYS,
+    return Settings(model_dir=tiny_model, store_url=store_url, api_keys=KEYS,
                     seed_kb=MINI / "kb.jsonl", policy_file=policy)
 
 
@@ -174,9 +174,8 @@ def test_bulk_with_an_invalid_line_is_422_and_writes_nothing(client: TestClient,
     assert r.status_code == 422
     assert [(d["line"], d["field"]) for d in r.json()["detail"]] == [(2, "posts[1].author.id"), (3, "thread_id")]
     assert client.get("/v1/answers/thread:t-1", headers=ADMIN).status_code == 404
-    db = sqlite3.connect(settings.store_path)
-    assert db.execute("SELECT COUNT(*) FROM threads").fetchone()[0] == 0
-    assert db.execute("SELECT COUNT(*) FROM experts").fetchone()[0] == 0
+    assert db_rows(settings.store, "SELECT COUNT(*) FROM threads")[0][0] == 0
+    assert db_rows(settings.store, "SELECT COUNT(*) FROM experts")[0][0] == 0
     r = client.post("/v1/threads/bulk", content=b"", headers={**ADMIN, **NDJSON})
     assert r.status_code == 422 and "no threads" in r.json()["detail"][0]["reason"]
 
@@ -218,8 +217,8 @@ def test_expert_records_and_put(client: TestClient, settings: Settings) -> None:
         assert r.status_code == 422 and field in json.dumps(r.json()["detail"]), (body, r.text)
     r = client.put("/v1/experts/u-new", json={"name": "Nieuwe expert", "specialities": ["roaming"]}, headers=ADMIN)
     assert r.status_code == 200 and r.json()["role"] == "klantexpert" and r.json()["solved"] == 0
-    columns = [c[1] for c in sqlite3.connect(settings.store_path).execute("PRAGMA table_info(experts)")]
-    assert not {"email", "phone", "address"} & set(columns)
+    names = columns(settings.store, "experts")
+    assert "role" in names and not {"email", "phone", "address"} & set(names)
 
 
 def test_matching_respects_availability_and_limits(client: TestClient) -> None:
@@ -274,15 +273,13 @@ def test_cli_import_and_posts_out_then_service_loads_it(tiny_model: Path, settin
     private["posts"][0]["body"] += " Mijn nummer is 06-12345678."
     src.write_bytes(ndjson(SAMSUNG, private, OPEN))
     posts_out = tmp_path / "posts.jsonl"
-    args = ["import-threads", str(src), "--store", str(settings.store_path), "--model", str(tiny_model)]
+    args = ["import-threads", str(src), "--store", settings.store_url, "--model", str(tiny_model)]
     assert main([*args, "--posts-out", str(posts_out)]) == 0
     rows = load_posts(posts_out)  # valid labelled posts
     assert len(rows) == 3 and not any("06-12345678" in r["body"] for r in rows)
     assert main(args) == 0  # re-import: nothing changes
-    db = sqlite3.connect(settings.store_path)
-    assert db.execute("SELECT COUNT(*) FROM answers WHERE id LIKE 'thread:%'").fetchone()[0] == 2
-    assert "06-12345678" not in json.dumps(db.execute("SELECT * FROM threads").fetchall())
-    db.close()
+    assert db_rows(settings.store, "SELECT COUNT(*) FROM answers WHERE id LIKE 'thread:%'")[0][0] == 2
+    assert "06-12345678" not in json.dumps(db_rows(settings.store, "SELECT * FROM threads"))
     with TestClient(create_app(settings)) as c:
         top = c.post("/v1/suggestions", json={"post": {"title": SAMSUNG["title"], "body": SAMSUNG["posts"][0]["body"]}},
                      headers=WEBCARE).json()["suggestions"]
@@ -290,7 +287,7 @@ def test_cli_import_and_posts_out_then_service_loads_it(tiny_model: Path, settin
         assert c.get("/v1/experts/u-2", headers=ADMIN).json()["solved"] == 1
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"thread_id": "t-1", "posts": []}\n', encoding="utf-8")
-    assert main(["import-threads", str(bad), "--store", str(settings.store_path), "--model", str(tiny_model)]) == 1
+    assert main(["import-threads", str(bad), "--store", settings.store_url, "--model", str(tiny_model)]) == 1
 
 
 def test_eval_experts_command_on_the_shipped_threads(tiny_model: Path, tmp_path: Path) -> None:

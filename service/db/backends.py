@@ -1,7 +1,7 @@
 """The two connection backends behind `service.store.Store`.
 
 Both take the same SQL: `?` placeholders and the SQL both engines share (ON CONFLICT ... DO UPDATE,
-RETURNING). PostgreSQL gets `?` rewritten to `%s` (the store's SQL has no other `?` or `%`).
+RETURNING). PostgreSQL gets `?` rewritten to `%s` and a literal `%` to `%%` (the store's SQL has no `?` in literals).
 
 * SQLite: one connection in WAL mode with synchronous=FULL, writes serialised by a lock
   (BEGIN IMMEDIATE ... COMMIT): a commit is on disk before the caller acknowledges it.
@@ -69,7 +69,7 @@ class SqliteBackend:
 
 @lru_cache(maxsize=512)
 def pg_sql(sql: str) -> str:
-    return sql.replace("?", "%s")
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class PgConnection:
