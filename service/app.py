@@ -22,6 +22,7 @@ from service.index import VectorIndex
 from service.inference import TriageModel, passage_text
 from service.logs import configure_logging
 from service.policy import Policy
+from service.replication import start_follower
 from service.request_log import REQUEST_ID_HEADER, RequestLogMiddleware, current_request_id
 from service.routers import answers, experts, feedback, meta, suggestions, triage
 from service.routers import incidents as incident_routes
@@ -44,8 +45,10 @@ def build_engine(settings: Settings) -> Engine:
     engine.incidents = build_incident_service(store, settings, model.dim)
     if store.count_answers() == 0 and settings.seed_kb is not None and Path(settings.seed_kb).is_file():
         seed_knowledge_base(engine, Path(settings.seed_kb))
+    watermark = store.change_watermark()  # before loading: a change committed meanwhile is applied again, not lost
     load_index(engine)
     attach_threads(engine)  # expert records and response history from imported threads (issue 14)
+    engine.follower = start_follower(engine, watermark, settings.sync_poll_s)  # PostgreSQL: other replicas' writes
     return engine
 
 
@@ -87,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         maintenance.cancel()
         app.state.batcher.close()
+        if engine.follower is not None:
+            engine.follower.stop()
         engine.store.close()
 
     app = FastAPI(title="Wegwijzer", version="0.1.0", lifespan=lifespan,

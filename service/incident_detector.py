@@ -193,6 +193,33 @@ class IncidentDetector:
     def close(self, incident_id: str) -> bool:
         return self.open.pop(incident_id, None) is not None
 
+    # replicas ----------------------------------------------------------------
+    def absorb(self, post_id: str, ts: float, author: str | None, emb: np.ndarray, incident: str | None) -> None:
+        """A post another process already decided (with the incident it was given): into the window, no detection."""
+        emb = np.asarray(emb, np.float32).reshape(-1)
+        self.clock = max(self.clock, ts)
+        i = self._slot.get(post_id)
+        if i is None:
+            self._append(post_id, ts, author, emb, incident)
+        else:
+            self._emb[i], self._ts[i], self._author[i] = emb, ts, author
+            self._incident[i] = incident or self._incident[i]
+        o = self.open.get(incident) if incident is not None else None
+        if o is not None:
+            if post_id not in o.members:
+                o.members.append(post_id)
+            if author is not None:
+                o.authors.add(author)
+            o.last_seen_ts = max(o.last_seen_ts, ts)
+
+    def adopt(self, incident: OpenIncident) -> None:
+        """An incident another process opened: open here too, its members in the window marked."""
+        self.open[incident.id] = incident
+        for post_id in incident.members:
+            i = self._slot.get(post_id)
+            if i is not None:
+                self._incident[i] = incident.id
+
     # restart -----------------------------------------------------------------
     def restore(self, posts: Iterable[tuple[str, float, str | None, np.ndarray, str | None]],
                 incidents: Iterable[OpenIncident]) -> None:

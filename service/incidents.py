@@ -4,7 +4,10 @@ The detector (service.incident_detector) decides in memory; this module logs eve
 post (service.triage_log), keeps the `incidents` table in step, builds the summaries and
 answers the API. State survives a restart: at start the window and the open incidents are
 rebuilt from the store. One lock serialises detection, routing and the write of a post, so
-concurrent requests see a consistent window; the write commits before the answer is sent.
+concurrent requests see a consistent window; the write commits before the answer is sent. On a
+shared PostgreSQL store that lock is also an advisory lock across replicas, and each replica first
+catches up with the posts and incidents the others wrote: one detector's decisions, whichever
+replica runs them.
 
 Time is stream time: `created_at` of the posts. Between posts the clock advances with the
 wall clock, so the periodic maintenance closes quiet incidents in live traffic while a replay
@@ -19,7 +22,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +42,9 @@ from service.triage_log import LoggedPost, iso
 
 log = logging.getLogger("wegwijzer.incidents")
 SUMMARY_MEMBERS = 200  # most recent members a summary is built from
+# On a shared (PostgreSQL) store the replicas detect incidents one at a time under this advisory lock,
+# each first catching up with the posts and incident rows the others wrote (see IncidentService._section).
+INCIDENT_LOCK = 0x5765_6777_0003
 
 
 class IncidentNotFound(KeyError):
@@ -116,15 +123,11 @@ class IncidentService:
 
     # start -------------------------------------------------------------------
     def _restore(self) -> None:
+        self._seen_seq = triage_log.latest_seq(self.store)
         latest = triage_log.latest_created(self.store)
         open_rows = [_row(r) for r in self.store.query(f"SELECT {COLUMNS} FROM incidents WHERE status='open'")]
         self.rows = {r.id: r for r in open_rows}
-        incidents = []
-        for r in open_rows:
-            members = self.store.query("SELECT post_id, author_key FROM triage_log WHERE incident_id=? "
-                                       "ORDER BY created_ts", (r.id,))
-            incidents.append(OpenIncident(r.id, r.opened_ts, r.last_seen_ts, [m[0] for m in members],
-                                          {m[1] for m in members if m[1]}))
+        incidents = [self._open_incident(r) for r in open_rows]
         posts = triage_log.since(self.store, latest - self.params.window_s) if latest is not None else []
         self.detector.restore(((p.post_id, p.created_ts, p.author_key, p.embedding, p.incident_id) for p in posts),
                               incidents)
@@ -133,6 +136,37 @@ class IncidentService:
         obs.INCIDENTS_OPEN.set(len(self.detector.open))
         if posts or open_rows:
             log.info("incidents: %d posts in the window, %d open incidents restored", len(posts), len(open_rows))
+
+    def _open_incident(self, r: Row) -> OpenIncident:
+        members = self.store.query("SELECT post_id, author_key FROM triage_log WHERE incident_id=? "
+                                   "ORDER BY created_ts", (r.id,))
+        return OpenIncident(r.id, r.opened_ts, r.last_seen_ts, [m[0] for m in members], {m[1] for m in members if m[1]})
+
+    @contextmanager
+    def _section(self) -> Iterator[None]:
+        """Detection and incident edits, one at a time: in this process (the lock) and, on a shared store,
+        across replicas (an advisory lock, after catching up with what the other replicas wrote)."""
+        with self._lock, self.store.advisory_lock(INCIDENT_LOCK):
+            if self.store.shared:
+                self._catch_up()
+            yield
+
+    def _catch_up(self) -> None:
+        """Posts logged by other replicas into the window (with the incident they were given), and the
+        open incidents as stored: opened, closed, joined or given a status message elsewhere."""
+        for seq, p in triage_log.after_seq(self.store, self._seen_seq):
+            self.detector.absorb(p.post_id, p.created_ts, p.author_key, p.embedding, p.incident_id)
+            self._keep_payload(p)
+            self._seen_seq = seq
+        stored = {r.id: r for r in (_row(x) for x in
+                                    self.store.query(f"SELECT {COLUMNS} FROM incidents WHERE status='open'"))}
+        for gone in [i for i in self.detector.open if i not in stored]:
+            self.detector.close(gone)
+        for r in stored.values():
+            if r.id not in self.detector.open:
+                self.detector.adopt(self._open_incident(r))
+        self.rows = stored
+        obs.INCIDENTS_OPEN.set(len(self.detector.open))
 
     def _keep_payload(self, p: LoggedPost) -> None:
         text = f"{p.title}\n{p.body}" if p.title else p.body
@@ -161,7 +195,7 @@ class IncidentService:
                       "uncertain": bool(getattr(p, "uncertain", False))} for h, p in pred.items()}
         logged = LoggedPost.of(post_id, created_ts, post.thread_id, author, post.title or "", post.body, labels,
                                "", [], emb)
-        with self._lock:
+        with self._section():
             stored = triage_log.get(self.store, post_id) if post.post_id else None
             if stored is not None and self.detector.embedding(post_id) is None:
                 a = Assignment(stored.incident_id if stored.incident_id in self.detector.open else None)
@@ -185,7 +219,7 @@ class IncidentService:
                 logged.result = response.model_dump(mode="json", exclude={"incident"})
             closed = [self._closed_row(i, "quiet") for i in a.closed]
             with self.store.transaction() as c:
-                triage_log.write(c, logged)
+                self._seen_seq = max(self._seen_seq, triage_log.write(c, logged))
                 if a.incident_id and a.added:
                     triage_log.assign_incident(c, a.added, a.incident_id)
                 for r in ([row] if row else []) + closed:
@@ -235,7 +269,7 @@ class IncidentService:
 
     def maintain(self, wall: float | None = None) -> dict[str, int]:
         """Close quiet incidents and purge everything older than the retention period."""
-        with self._lock:
+        with self._section():
             closed = [self._closed_row(i, "quiet") for i in self.detector.close_quiet(self.stream_now(wall))]
             cutoff = (wall or time.time()) - self.retention_days * 86400
             with self.store.transaction() as c:
@@ -276,7 +310,7 @@ class IncidentService:
         return IncidentDetail(**row.out().model_dump(), posts=posts)
 
     def set_status(self, incident_id: str, text: str) -> IncidentOut:
-        with self._lock:
+        with self._section():
             row = self.rows.get(incident_id) or self.get_row(incident_id)
             if row.status != "open":
                 raise IncidentClosed(incident_id)
@@ -286,7 +320,7 @@ class IncidentService:
             return row.out()
 
     def close(self, incident_id: str) -> IncidentOut:
-        with self._lock:
+        with self._section():
             row = self.rows.get(incident_id) or self.get_row(incident_id)
             if row.status == "open":
                 self.detector.close(incident_id)

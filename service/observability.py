@@ -18,3 +18,7 @@ BATCH = Histogram("wegwijzer_micro_batch_posts", "Posts per micro-batch of singl
 INCIDENTS_OPEN = Gauge("wegwijzer_incidents_open", "Open incidents", registry=REGISTRY)
 INCIDENT_POSTS = Counter("wegwijzer_incident_posts_joined_total", "Posts assigned to an incident (opening or joining)",
                          registry=REGISTRY)
+SYNC_LAG = Histogram("wegwijzer_sync_lag_seconds", "From a change's write (any replica) to this replica applying it",
+                     registry=REGISTRY, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60))
+SYNC_CONNECTED = Gauge("wegwijzer_sync_connected", "1 while this replica listens for other replicas' changes",
+                       registry=REGISTRY)

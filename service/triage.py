@@ -19,6 +19,7 @@ from service.suggest import best_answerability, candidates_needed, score_hits, s
 from service.textprep import clean_text, detect_language
 
 if TYPE_CHECKING:
+    from service.db.sync import ChangeFollower
     from service.experts import ExpertDirectory
     from service.history import ResponseHistory
     from service.incidents import IncidentService
@@ -36,6 +37,7 @@ class Engine:
     incidents: IncidentService | None = None  # logs every post and groups posts into incidents
     experts: ExpertDirectory | None = None  # klantexperts from imported threads (service/threads.py)
     history: ResponseHistory | None = None  # expected response times from imported threads
+    follower: ChangeFollower | None = None  # applies other replicas' writes (PostgreSQL store only)
 
     @property
     def version(self) -> str:

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from service.redact import redact
 from service.db.url import POSTGRESQL, SQLITE
+from service.redact import redact
 from service.store import Store
 
 SALT_KEY = "author_salt"
@@ -101,21 +101,25 @@ class LoggedPost:
 
 UPSERT = """
 INSERT INTO triage_log (post_id, created_ts, stored_ts, thread_id, author_key, title, body, labels, route, reasons,
-                        embedding, incident_id, result)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+                        embedding, incident_id, result, seq)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM triage_log))
 ON CONFLICT(post_id) DO UPDATE SET created_ts=excluded.created_ts, stored_ts=excluded.stored_ts,
     thread_id=excluded.thread_id, author_key=excluded.author_key, title=excluded.title, body=excluded.body,
     labels=excluded.labels, route=excluded.route, reasons=excluded.reasons, embedding=excluded.embedding,
-    incident_id=COALESCE(excluded.incident_id, triage_log.incident_id), result=excluded.result
+    incident_id=COALESCE(excluded.incident_id, triage_log.incident_id), result=excluded.result, seq=excluded.seq
+RETURNING seq
 """
 
 
-def write(conn: Any, post: LoggedPost, stored_ts: float | None = None) -> None:
-    """Insert or update (same post id: update, never a duplicate); run inside Store.transaction()."""
-    conn.execute(UPSERT, (post.post_id, post.created_ts, stored_ts or time.time(), post.thread_id, post.author_key,
-                          post.title, post.body, json.dumps(post.labels, ensure_ascii=False), post.route,
-                          json.dumps(post.reasons), post.embedding.tobytes(), post.incident_id,
-                          None if post.result is None else json.dumps(post.result, ensure_ascii=False)))
+def write(conn: Any, post: LoggedPost, stored_ts: float | None = None) -> int:
+    """Insert or update (same post id: update, never a duplicate); run inside Store.transaction().
+    Returns the post's `seq`: the order of writes, by which other replicas' incident detectors
+    catch up (unique because every write runs under the incident lock, service/incidents.py)."""
+    cur = conn.execute(UPSERT, (post.post_id, post.created_ts, stored_ts or time.time(), post.thread_id,
+                                post.author_key, post.title, post.body, json.dumps(post.labels, ensure_ascii=False),
+                                post.route, json.dumps(post.reasons), post.embedding.tobytes(), post.incident_id,
+                                None if post.result is None else json.dumps(post.result, ensure_ascii=False)))
+    return int(cur.fetchone()[0])
 
 
 def assign_incident(conn: Any, post_ids: list[str], incident_id: str) -> None:
@@ -145,6 +149,17 @@ def since(store: Store, created_ts: float) -> list[LoggedPost]:
 def of_incident(store: Store, incident_id: str) -> list[LoggedPost]:
     return [_row(r) for r in store.query(f"SELECT {COLUMNS} FROM triage_log WHERE incident_id=? "
                                          "ORDER BY created_ts", (incident_id,))]
+
+
+def after_seq(store: Store, seq: int) -> list[tuple[int, LoggedPost]]:
+    """Posts written after `seq` (by any replica), in write order."""
+    return [(int(r[-1]), _row(r[:-1])) for r in
+            store.query(f"SELECT {COLUMNS}, seq FROM triage_log WHERE seq>? ORDER BY seq", (seq,))]
+
+
+def latest_seq(store: Store) -> int:
+    rows = store.query("SELECT MAX(seq) FROM triage_log")
+    return int(rows[0][0] or 0) if rows else 0
 
 
 def latest_created(store: Store) -> float | None:
