@@ -115,3 +115,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite3'}"
     return request.getfixturevalue("pg_url")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from tests import pg
+
+    reason = pg.why_unavailable()
+    if reason:
+        return f"PostgreSQL: {reason}"
+    return f"PostgreSQL: {pg.find_bin()} (store tests run on SQLite and PostgreSQL)"
