@@ -65,7 +65,9 @@ run: $(STAMP) $(MODEL)/manifest.json ## start the service on localhost:8000 (tra
 	  WEGWIJZER_AUTH_ENABLED=false $(PY) -m service; \
 	else $(PY) -m service; fi
 
-test: $(STAMP) ## run the test suite (fast tests; tiny models built in fixtures)
+test: $(STAMP) ## run the test suite (fast tests; tiny models built in fixtures; store tests on SQLite and PostgreSQL)
+	@compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || command -v initdb > /dev/null || [ -n "$$WEGWIJZER_PG_BIN" ] \
+	  || echo "PostgreSQL binaries not found: the PostgreSQL store tests will be SKIPPED (apt-get install -y postgresql)"
 	$(PY) -m pytest -q -m "not slow"
 
 test-slow: $(STAMP) $(MODEL)/manifest.json ## run the slow, full-size tests (trains the default model if missing)
