@@ -79,6 +79,8 @@ def test_answers_written_or_deleted_through_one_replica_are_searched_by_the_othe
     assert b.delete("/v1/answers/kb-voicemail", headers=ADMIN).status_code == 204
     assert eventually(lambda: "kb-voicemail" not in suggested(a, QUERY, WEBCARE))
     assert a.get("/readyz").json()["answers"] == b.get("/readyz").json()["answers"]
+    b.app.state.engine.follower.stop()  # deaf to the other replicas: out of the load balancer
+    assert b.get("/readyz").status_code == 503 and a.get("/readyz").status_code == 200
 
 
 def test_expert_records_and_load_are_shared(two_apps: tuple) -> None:

@@ -37,6 +37,17 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--model {args.model}: no model there (manifest.json missing); `make train` builds one")
 
     from service.backfill.run import backfill
+    from service.db.url import parse_store_url
+    from service.store import Store
+
+    try:
+        store = Store(parse_store_url(args.store))
+    except ValueError as exc:
+        ap.error(f"--store: {exc}")
+    if store.count_answers() == 0:
+        print(f"backfill: the knowledge base in {store.url.redacted()} is empty: no suggestions will be made",
+              file=sys.stderr)
+    store.close()
 
     try:
         summary = backfill(args.input, args.output, args.model, args.store, address=args.address,

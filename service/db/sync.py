@@ -86,4 +86,5 @@ class ChangeFollower:
                 log.warning("change feed: %s: %s; reconnecting in %.1f s", type(exc).__name__, exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
+        self.connected.clear()
         obs.SYNC_CONNECTED.set(0)

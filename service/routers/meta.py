@@ -17,11 +17,15 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Model and store are loaded")
+@router.get("/readyz", summary="Model and store are loaded (and, with replicas, the change feed is connected)")
 def readyz(request: Request) -> JSONResponse:
     engine = getattr(request.app.state, "engine", None)
     if engine is None:
         return JSONResponse({"status": "loading"}, status_code=503)
+    if engine.follower is not None and not engine.follower.connected.is_set():
+        # a replica that cannot hear the others may serve a stale index: out of the load balancer until back
+        return JSONResponse({"status": "reconnecting to the shared store", "answers": len(engine.index)},
+                            status_code=503)
     return JSONResponse({"status": "ok", "answers": len(engine.index)})
 
 
