@@ -7,7 +7,8 @@ knowledge base, simulated where this machine has no such data (figures, not test
   `--lexical-answers` shipped passages (repeated) and scaled linearly (they are per term occurrence).
 * In PostgreSQL (a throwaway cluster unless --store-url): committing answers through the store with
   the change feed (single writer: answers/s), and loading `--store-answers` rows at replica start
-  (rows/s), from which the start-up time at N answers follows.
+  (rows/s), from which the start-up time at N answers follows; and the incident critical section
+  with two replicas alternating (the cluster-wide ceiling on triaged posts/s).
 """
 
 from __future__ import annotations
@@ -104,6 +105,39 @@ def store_figures(url: str, n: int, dim: int, writes: int) -> dict[str, float]:
             "bulk_answers_per_s": (n - writes) / bulk_s, "load_rows_per_s": n / load_s, "load_s": load_s}
 
 
+def incident_figures(url: str, dim: int, posts: int) -> dict[str, float]:
+    """Two IncidentServices (two replicas) on one database, posts alternating between them: each post pays
+    the advisory lock, the catch-up with the other's last post, detection and the commit. The inverse of
+    the mean is the cluster-wide ceiling on triaged posts/s while detection is one critical section."""
+    from types import SimpleNamespace
+
+    from service import triage_log
+    from service.incident_detector import IncidentParams
+    from service.incidents import IncidentService
+    from service.policy import Decision, PostFacts
+    from service.store import Store
+
+    stores = [Store(url), Store(url)]
+    params = IncidentParams(similarity=0.9, join_similarity=0.88, min_authors=3, window_s=3600, quiet_s=7200)
+    replicas = [IncidentService(s, dim, params, b"bench-salt") for s in stores]
+    head = SimpleNamespace(label="network", confidence=0.9)
+    pred = {"topic": head, "product": SimpleNamespace(label="none", confidence=0.9)}
+    vecs = unit(posts, dim, seed=3)
+    t0 = time.time() - 3600
+    samples = []
+    for i, e in enumerate(vecs):
+        post = SimpleNamespace(post_id=f"s{i}", created_at=triage_log.iso(t0 + i), thread_id=None, title="",
+                               body="Een nieuwe vraag", author=SimpleNamespace(id=f"user-{i}"))
+        start = time.perf_counter()
+        replicas[i % 2].observe(post, pred, e, PostFacts({}, {}, {}, {}, "", "nl"),
+                                lambda f: Decision("peers", ["route_model"], "", []))
+        samples.append(time.perf_counter() - start)
+    for s in stores:
+        s.close()
+    return {"incident_section_posts": posts, "incident_section_mean_ms": statistics.mean(samples) * 1000,
+            "incident_section_posts_per_s_ceiling": 1 / statistics.mean(samples)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.scale_sim", description=__doc__.split("\n\n")[0])
     ap.add_argument("--answers", type=int, default=1_000_000)
@@ -124,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             url = cluster.url(cluster.create_database())
     try:
         if url is not None:
+            figures.update(incident_figures(url, args.dim, 300))
             figures.update(store_figures(url, args.store_answers, args.dim, args.store_writes))
             figures["replica_start_load_s_at_answers"] = args.answers / figures["load_rows_per_s"]
     finally:

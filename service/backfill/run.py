@@ -120,8 +120,8 @@ def backfill(input_path: Path, output: Path, model_dir: str, store_url: str, *, 
         ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // batch_size, 200)))
         ds = ds.map_batches(TriageWorker, fn_constructor_kwargs={"model_dir": str(model_dir), "store_url": store_url,
                                                                  "threads": threads_per_worker},
-                            batch_size=batch_size, batch_format="numpy", concurrency=workers,
-                            num_cpus=threads_per_worker)
+                            batch_size=batch_size, batch_format="numpy",
+                            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=threads_per_worker)
         buffers: dict[int, list[pa.Table]] = defaultdict(list)
         got: Counter[int] = Counter()
         with tqdm(total=len(items), unit="post", disable=not progress, desc="backfill") as bar:
