@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -117,6 +118,13 @@ def install_handlers(app: FastAPI) -> None:
         detail = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
                    "reason": e["msg"], "type": e["type"]} for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def store_unreachable(_: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        # the shared store is down or failing over: nothing was acknowledged; the client retries
+        log.error("store unreachable: %s", type(exc).__name__)
+        return JSONResponse({"detail": "the store is unreachable; the request was not processed, retry shortly"},
+                            status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

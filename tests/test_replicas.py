@@ -223,3 +223,15 @@ def test_two_uvicorn_replicas_agree_and_survive_kill_9(replicas: list, pg_url: s
         assert eventually(lambda: b.get("/v1/answers/kb-crash-9", headers=ADMIN).status_code == 200)
         total = db_rows(pg_url, "SELECT COUNT(*) FROM answers")[0][0]
         assert eventually(lambda: b.get("/readyz").json()["answers"] == total)
+
+
+def test_an_unreachable_store_is_503_never_acknowledged(tiny_model: Path, pg_url: str, pg_cluster) -> None:  # noqa: ANN001
+    settings = Settings(model_dir=tiny_model, store_url=pg_url, api_keys=KEYS, seed_kb=None)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        engine = client.app.state.engine
+        engine.follower.stop()
+        engine.store.close()  # every connection attempt fails, as on a PoolTimeout (both OperationalError)
+        r = client.put("/v1/answers/kb-x", json=ANSWER, headers=ADMIN)
+        assert r.status_code == 503 and r.headers["Retry-After"] == "2" and "retry" in r.json()["detail"]
+        assert client.get("/readyz").status_code == 503
+    assert db_rows(pg_url, "SELECT COUNT(*) FROM answers WHERE id='kb-x'")[0][0] == 0

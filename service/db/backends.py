@@ -97,7 +97,8 @@ class PostgresBackend:
             conn.execute("SET synchronous_commit = on")  # an acknowledged commit is on the primary's disk
 
         self.url = url
-        self._pool = ConnectionPool(url.conninfo, min_size=1, max_size=max_connections, open=False,
+        # timeout: a request waits at most this long for a connection (then PoolTimeout: a 503, see service/app.py)
+        self._pool = ConnectionPool(url.conninfo, min_size=1, max_size=max_connections, open=False, timeout=10,
                                     kwargs={"autocommit": True, "application_name": "wegwijzer"},
                                     configure=configure)
         self._pool.open(wait=True, timeout=30)
