@@ -38,6 +38,8 @@ class Store:
         self.url = location if isinstance(location, StoreUrl) else parse_store_url(location)
         self.path = self.url.path  # the SQLite file (None on PostgreSQL)
         self.dialect = self.url.dialect
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.revision = migrate.upgrade(self.url)
         self._db = open_backend(self.url)
 

@@ -132,7 +132,8 @@ def test_bad_arguments_are_reported(tiny_model: Path, tmp_path: Path) -> None:
         run(["--input", str(tmp_path), "--output", str(tmp_path / "o"), "--workers", "0", "--model", str(tiny_model)])
     assert exc.value.code == 2
     assert run(["--input", str(tmp_path / "missing.jsonl"), "--output", str(tmp_path / "o"),
-                "--model", str(tiny_model)]) == 2
+                "--model", str(tiny_model), "--store", str(tmp_path / "kb.sqlite3")]) == 2
+    assert not (tmp_path / "o").exists()
 
 
 def test_the_service_never_imports_ray(tiny_model: Path, tmp_path: Path) -> None:

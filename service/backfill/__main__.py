@@ -36,8 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     if not (Path(args.model) / "manifest.json").is_file():
         ap.error(f"--model {args.model}: no model there (manifest.json missing); `make train` builds one")
 
+    from service.backfill.inputs import input_files
     from service.backfill.run import backfill
     from service.db.url import parse_store_url
+
+    try:
+        input_files(args.input)
+    except ValueError as exc:
+        print(f"backfill: --input {exc}", file=sys.stderr)
+        return 2
     from service.store import Store
 
     try:
