@@ -27,7 +27,7 @@ def open_engine(model_dir: str, store_url: str, threads: int = 1) -> Engine:
                         verify_files=settings.verify_model_files, spinning=settings.ort_spinning)
     store = Store(settings.store)
     index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates)
-    engine = Engine(model, store, index, Policy.from_file(settings.policy_file, model.manifest.label_sets),
+    engine = Engine(model, store, index, Policy.from_file(settings.policy_path, model.manifest.label_sets),
                     settings.max_suggestions)
     rows, emb, shas = store.all_answers()
     if rows and shas != {model.manifest.files.get("model.onnx", "")}:
@@ -51,7 +51,8 @@ def flatten(out: TriageOut) -> dict[str, Any]:
                route_fallback=out.route.fallback, expected_response=out.route.expected_response,
                experts=[e.id for e in out.route.experts or []],
                suggestion_ids=[s.answer_id for s in out.suggestions],
-               suggestion_scores=[float(s.score) for s in out.suggestions], model_version=out.model_version)
+               suggestion_scores=[float(s.score) for s in out.suggestions],
+               suggestion_answerability=[s.answerability for s in out.suggestions], model_version=out.model_version)
     return row
 
 
