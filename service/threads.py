@@ -142,7 +142,7 @@ def open_engine(model_dir: str | None, store_path: str | None, threads: int = 2)
         overrides["store_url"] = store_path
     settings = Settings(**overrides)
     model = TriageModel(settings.model_dir, settings.intra_threads, settings.inter_threads)
-    store = Store(settings.store_url)
+    store = Store(settings.store)
     engine = Engine(model, store, VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates),
                     Policy.from_file(settings.policy_path, model.manifest.label_sets))
     attach(engine)

@@ -7,6 +7,7 @@ interrupted backfill resumes where it stopped. Ray is imported here only."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections import Counter, defaultdict
@@ -75,9 +76,9 @@ def init_ray(address: str | None, workers: int) -> None:
     if ray.is_initialized():
         return
     if address:  # a cluster: the wegwijzer package and the model must be on its nodes
-        ray.init(address=address, logging_level="WARNING")
+        ray.init(address=address, logging_level=logging.WARNING)
     else:  # local: this checkout on the workers' path
-        ray.init(num_cpus=max(os.cpu_count() or 1, workers), include_dashboard=False, logging_level="WARNING",
+        ray.init(num_cpus=max(os.cpu_count() or 1, workers), include_dashboard=False, logging_level=logging.WARNING,
                  runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
 
 
@@ -117,17 +118,20 @@ def backfill(input_path: Path, output: Path, model_dir: str, store_url: str, *, 
     if items:
         init_ray(address, workers)
         ray.data.DataContext.get_current().enable_progress_bars = False  # one bar: ours, in posts
-        ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // batch_size, 200)))
-        ds = ds.map_batches(TriageWorker, fn_constructor_kwargs={"model_dir": str(model_dir), "store_url": store_url,
-                                                                 "threads": threads_per_worker},
-                            batch_size=batch_size, batch_format="numpy",
-                            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=threads_per_worker)
+        source = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // batch_size, 200)))
+        ds = source.map_batches(
+            TriageWorker, fn_constructor_kwargs={"model_dir": str(model_dir), "store_url": store_url,
+                                                 "threads": threads_per_worker},
+            batch_size=batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=threads_per_worker)
         buffers: dict[int, list[pa.Table]] = defaultdict(list)
         got: Counter[int] = Counter()
         with tqdm(total=len(items), unit="post", disable=not progress, desc="backfill") as bar:
-            for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
-                for p in set(batch["partition"].to_pylist()):
-                    part = batch.filter(pa.compute.equal(batch["partition"], p))
+            for out in ds.iter_batches(batch_format="pyarrow", batch_size=None):
+                batch: pa.Table = out  # pyarrow, as asked
+                partitions = batch["partition"].to_numpy()
+                for p in set(partitions.tolist()):
+                    part = batch.filter(pa.array(partitions == p))
                     buffers[p].append(part)
                     got[p] += part.num_rows
                     if got[p] == expected[p]:
