@@ -47,8 +47,11 @@ def current_revision(connection: sa.Connection) -> str | None:
 def upgrade(url: StoreUrl) -> str:
     """Apply every missing revision; returns the revision the store is at."""
     engine = sa.create_engine(url.sqlalchemy_url, poolclass=sa.pool.NullPool)
+    head = head_revision()
     try:
         with engine.connect() as conn:
+            if _stored_revision(conn) == head:  # the usual start: nothing to do (and nothing to log)
+                return head
             if url.dialect == POSTGRESQL:
                 conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATE_LOCK})
                 conn.commit()
@@ -69,6 +72,14 @@ def upgrade(url: StoreUrl) -> str:
         engine.dispose()
     assert revision is not None
     return revision
+
+
+def _stored_revision(conn: sa.Connection) -> str | None:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    conn.rollback()
+    return None if revision is None else str(revision)
 
 
 def _stamp_legacy(conn: sa.Connection) -> None:
