@@ -76,7 +76,7 @@ def measure(model: str, url: str, reps: int) -> dict[str, float]:
         with psycopg.connect(url, autocommit=True) as admin:
             n = count()
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE application_name='wegwijzer-follower'")
+                          "WHERE application_name='wegwijzer-follower' AND datname=current_database()")
             for i in range(20):
                 assert a.put(f"/v1/answers/outage-{i}", json=ANSWER).status_code == 200
             written = time.perf_counter()

@@ -136,8 +136,8 @@ def test_follower_catches_up_from_its_watermark_and_after_a_lost_connection(pg_u
     try:
         assert follower.connected.wait(DEADLINE_S)
         with psycopg.connect(pg_url, autocommit=True) as admin:
-            killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                   "WHERE application_name='wegwijzer-follower'").fetchall()
+            killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                                   "application_name='wegwijzer-follower' AND datname=current_database()").fetchall()
             assert killed == [(True,)]
         with store.transaction() as c:
             store.record_change(c, changes.ANSWER, ["c"])
