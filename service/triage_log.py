@@ -1,5 +1,5 @@
 """The triage log: every triaged post, kept for `post_retention_days` in the store's
-`triage_log` table (schema in service/store.py MIGRATIONS).
+`triage_log` table (schema: the Alembic history in service/db/migrations).
 
 Kept per post: the post id, `created_at` (from the request, else the server's time), the
 thread id, the REDACTED title and body (service.redact), the predicted labels with their

@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--out", default="training/data/audit/label_issues.jsonl")
     au.set_defaults(func=cmd_audit_labels)
     f = sub.add_parser("export-feedback", help="write stored feedback as labelled posts (JSONL)")
-    f.add_argument("--store", default=None, help="the store: a SQLite path or a store URL (default: the service setting)")
+    f.add_argument("--store", default=None,
+                   help="the store: a SQLite path or a store URL (default: the service setting)")
     f.add_argument("--out", required=True)
     f.add_argument("--labels", help="label config YAML (default: training/labels.yaml)")
     f.add_argument("--partial", action="store_true", help="also write feedback that corrects only some labels")
@@ -163,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     it = sub.add_parser("import-threads", help="import a forum thread export: solved threads into the knowledge "
                                                "base, expert records, labelled posts for training")
     it.add_argument("file", help="thread export (labels.md v2): JSONL, CSV, Parquet or a datasets directory")
-    it.add_argument("--store", default=None, help="the store: a SQLite path or a store URL (default: the service setting)")
+    it.add_argument("--store", default=None,
+                    help="the store: a SQLite path or a store URL (default: the service setting)")
     it.add_argument("--model", default=None, help="served model that embeds the answers (default: the service "
                                                   "setting)")
     it.add_argument("--posts-out", help="write the labelled posts (redacted) as training data (JSONL)")
