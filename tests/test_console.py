@@ -610,3 +610,33 @@ def test_a_store_from_before_the_console_upgrades_in_place(tmp_path: Path) -> No
     store.add_feedback("p-old", "webcare", {"labels": {"topic": "sim"}})
     assert [f["post_id"] for f in store.feedback_of("p-old")] == ["p-old"]
     store.close()
+
+
+def test_triage_log_listing_filters_and_histogram_on_the_store(store_url: str) -> None:
+    """The inbox's SQL on each store (SQLite's JSON functions, PostgreSQL's jsonb): label and
+    uncertain filters, keyset cursors, and posts per ten minutes rounded down (not to the nearest)."""
+    from service.store import Store
+
+    store = Store(store_url)
+    rows = [("a", 10.0, "billing", False, "inc-1"), ("b", 599.9, "network", True, "inc-1"),
+            ("c", 900.0, "billing", False, "inc-1"), ("d", 1300.0, "billing", False, None)]
+    with store.transaction() as c:
+        for i, (post_id, created, topic, uncertain, incident) in enumerate(rows):
+            labels = {"topic": {"label": topic, "confidence": 0.9, "uncertain": uncertain},
+                      "urgency": {"label": "normal", "confidence": 0.8, "uncertain": False}}
+            triage_log.write(c, LoggedPost(post_id, created, None, None, "", "tekst", labels, "webcare", [],
+                                           np.zeros(4, np.float32), incident, {"route": "webcare"}),
+                             stored_ts=1000.0 + i)
+    flt = triage_log.LogFilter
+    assert [p.post_id for p in triage_log.recent(store, flt())] == ["d", "c", "b", "a"]
+    assert [p.post_id for p in triage_log.recent(store, flt(labels={"topic": "billing"}))] == ["d", "c", "a"]
+    assert [p.post_id for p in triage_log.recent(store, flt(labels={"topic": "network", "urgency": "normal"}))] == ["b"]
+    assert [p.post_id for p in triage_log.recent(store, flt(uncertain_only=True))] == ["b"]
+    assert [p.post_id for p in triage_log.recent(store, flt(in_incident=True), limit=2)] == ["c", "b"]
+    page = triage_log.recent(store, flt(), limit=2)
+    assert [p.post_id for p in triage_log.recent(store, flt(), before=page[-1].cursor)] == ["b", "a"]
+    assert [p.post_id for p in triage_log.recent(store, flt(), after=page[-1].cursor)] == ["d"]
+    assert triage_log.recent(store, flt(labels={"topic": "billing"}), preview_chars=3)[0].preview == "tek"
+    assert triage_log.get(store, "a").result == {"route": "webcare"}
+    assert triage_log.incident_histogram(store, ["inc-1", "inc-2"]) == {"inc-1": {0: 2, 1: 1}, "inc-2": {}}
+    store.close()
