@@ -8,7 +8,8 @@ base's families come up among those candidates, so they are the hard negatives.
 
 - coefficients: logistic regression on the training queries (the retrieval tower is the
   frozen base, so these queries were never seen by it);
-- threshold and reranking: chosen on the dev queries, by "nothing fits" F1 and recall@1;
+- threshold and reranking: chosen on the dev queries plus the training queries' out-of-fold
+  probabilities (dev alone is 64 queries), by "nothing fits" F1 and recall@1;
 - written to <model>/answerability.json and listed in the manifest (hash-checked at load).
 
 `python -m training fit-answerability --data DIR --model DIR`.
@@ -92,40 +93,77 @@ def candidate_ranking(qs: QuerySet, probs: list[np.ndarray], rerank: bool) -> di
     return {"recall@1": r1 / max(n, 1), f"mrr@{CANDIDATES}": mrr / max(n, 1)}
 
 
+def _fit_lr(x: np.ndarray, y: np.ndarray, c: float) -> AnswerabilityModel:
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    clf = LogisticRegression(C=c, max_iter=1000).fit((x - scaler.mean_) / scale, y)
+    return AnswerabilityModel(coef=clf.coef_[0].tolist(), intercept=float(clf.intercept_[0]),
+                              mean=scaler.mean_.tolist(), scale=scale.tolist(), threshold=0.5)
+
+
+def _probs(am: AnswerabilityModel, qs: QuerySet) -> list[np.ndarray]:
+    return [am.probabilities(f) if len(f) else np.zeros(0) for f in qs.features]
+
+
+def out_of_fold(tr: QuerySet, c: float, folds: int = 5, seed: int = 13) -> list[np.ndarray]:
+    """Each training query's candidate probabilities from a model fitted without that query."""
+    order = np.random.default_rng(seed).permutation(len(tr.hits))
+    out: list[np.ndarray] = [np.zeros(0)] * len(tr.hits)
+    for k in range(folds):
+        held = set(order[k::folds].tolist())
+        keep = QuerySet(*[[v for i, v in enumerate(col) if i not in held] for col in (tr.hits, tr.features,
+                                                                                       tr.relevant)])
+        x, y = keep.rows()
+        if len(set(y.tolist())) < 2:
+            continue
+        am = _fit_lr(x, y, c)
+        for i in held:
+            f = tr.features[i]
+            out[i] = am.probabilities(f) if len(f) else np.zeros(0)
+    return out
+
+
+def _top(probs: list[np.ndarray]) -> np.ndarray:
+    return np.array([p.max() if len(p) else 0.0 for p in probs])
+
+
 def fit(model: TriageModel, kb: list[dict[str, Any]], train: list[dict[str, Any]], dev: list[dict[str, Any]],
         c: float = 1.0) -> AnswerabilityModel:
+    """Coefficients from the training queries. The threshold and the reranking choice are made
+    on the dev queries together with the training queries' out-of-fold probabilities: dev alone
+    (64 queries, 21 without an answer in the shipped corpus) is too few to place a threshold."""
     index = build_index(model, kb)
     tr, dv = query_set(model, index, train), query_set(model, index, dev)
     x, y = tr.rows()
     if len(set(y.tolist())) < 2:
         raise ValueError("answerability needs training queries with and without a relevant candidate")
-    scaler = StandardScaler().fit(x)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    clf = LogisticRegression(C=c, max_iter=1000).fit((x - scaler.mean_) / scale, y)
-    am = AnswerabilityModel(coef=clf.coef_[0].tolist(), intercept=float(clf.intercept_[0]),
-                            mean=scaler.mean_.tolist(), scale=scale.tolist(), threshold=0.5)
-    dev_probs = [am.probabilities(f) if len(f) else np.zeros(0) for f in dv.features]
-    top = np.array([p.max() if len(p) else 0.0 for p in dev_probs])
-    threshold = round(best_abstain_threshold(top, dv.relevant), 4)
-    plain, reranked = candidate_ranking(dv, dev_probs, False), candidate_ranking(dv, dev_probs, True)
-    rerank = reranked["recall@1"] > plain["recall@1"] and reranked[f"mrr@{CANDIDATES}"] >= plain[f"mrr@{CANDIDATES}"]
+    am = _fit_lr(x, y, c)
+    dev_probs, oof = _probs(am, dv), out_of_fold(tr, c)
+    both = QuerySet(tr.hits + dv.hits, tr.features + dv.features, tr.relevant + dv.relevant)
+    both_probs = oof + dev_probs
+    am.threshold = min(max(round(best_abstain_threshold(_top(both_probs), both.relevant), 4), 0.0), 1.0)
+    plain, reranked = candidate_ranking(both, both_probs, False), candidate_ranking(both, both_probs, True)
+    am.rerank = reranked["recall@1"] > plain["recall@1"] and reranked[f"mrr@{CANDIDATES}"] >= plain[f"mrr@{CANDIDATES}"]
     cosine_top = np.array([h[0].score if h else 0.0 for h in dv.hits])
-    am.threshold, am.rerank = min(max(threshold, 0.0), 1.0), rerank
+    dev_rank = candidate_ranking(dv, dev_probs, am.rerank)
     am.report = {
         "fitted_on": f"{len(train)} training queries x top {CANDIDATES} served candidates "
                      f"({int(y.sum())} relevant of {len(y)})",
-        "chosen_on": f"{len(dev)} dev queries ({sum(1 for r in dv.relevant if r)} answerable)",
-        "dev": {**abstain_metrics(top, dv.relevant, am.threshold), **(reranked if rerank else plain)},
-        "dev_cosine_threshold": {**abstain_metrics(cosine_top, dv.relevant, model.retrieval_threshold), **plain,
-                                 "threshold": model.retrieval_threshold},
-        "coefficients": dict(zip(FEATURES, [round(float(v), 4) for v in clf.coef_[0]], strict=True)),
+        "chosen_on": f"{len(dev)} dev queries ({sum(1 for r in dv.relevant if r)} answerable) and the "
+                     f"{len(train)} training queries' 5-fold out-of-fold probabilities",
+        "dev": {**abstain_metrics(_top(dev_probs), dv.relevant, am.threshold), **dev_rank},
+        "out_of_fold_and_dev": {**abstain_metrics(_top(both_probs), both.relevant, am.threshold),
+                                **candidate_ranking(both, both_probs, am.rerank)},
+        "dev_cosine_threshold": {**abstain_metrics(cosine_top, dv.relevant, model.retrieval_threshold),
+                                 **candidate_ranking(dv, dev_probs, False), "threshold": model.retrieval_threshold},
+        "coefficients": dict(zip(FEATURES, [round(float(v), 4) for v in am.coef], strict=True)),
     }
     return am
 
 
 def fit_answerability(data: Path, model_dir: Path) -> AnswerabilityModel:
-    """Fit on the data directory's train queries, threshold on its dev queries (the same fixed
-    split as training: training/corpus.py); save into the model directory."""
+    """Fit on the data directory's train queries, threshold on dev + out-of-fold train (the same
+    fixed split as training: training/corpus.py); save into the model directory."""
     model = TriageModel(model_dir, intra_threads=2)
     corpus = load_corpus(data, LabelConfig(dict(model.manifest.label_sets)))
     kb, train, dev = corpus.kb, corpus.queries.splits["train"], corpus.queries.splits["dev"]
