@@ -20,7 +20,8 @@ import yaml
 from eval.served import evaluate_served
 from service.policy import Policy, PolicyFile, PostFacts
 
-ANSWERABILITY_GRID = [round(float(x), 2) for x in np.arange(0.30, 0.951, 0.05)] + [1.0]  # 1.0: the rule is off
+ANSWERABILITY_GRID: list[float | None] = [round(float(x), 2) for x in np.arange(0.30, 0.951, 0.05)] + [None]
+# None: existing_answer is switched off (enabled: false)
 ROUTE_HEAD_GRID: list[float | None] = [None, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]  # None: the model's own threshold
 ALTERNATIVE_GRID = [0.05, 0.10, 0.15, 0.20, 0.30]
 SPECIALIST_GRID = [0.3, 0.4, 0.5, 0.6, 0.7]
@@ -29,7 +30,7 @@ MIN_CRITICAL, MIN_WEBCARE_RECALL = 1.0, 0.95
 
 @dataclass
 class Point:
-    answerability: float | None  # existing_answer's min_answerability (None: no such rule)
+    answerability: float | None  # existing_answer's min_answerability (None: the rule off, or no such rule)
     route_head: float | None
     alternative: float
     specialist: float | None  # specialist's min_confidence.route (None: no such rule)
@@ -50,9 +51,11 @@ def apply(base: PolicyFile, p: Point) -> PolicyFile:
     spec.route_head_min_confidence = p.route_head
     spec.uncertain_alternative_min_prob = p.alternative
     answer, specialist = _rule(spec, "existing_answer"), _rule(spec, "specialist")
-    if answer is not None and p.answerability is not None:
-        answer.when.min_answerability = p.answerability
-        answer.when.min_suggestion_score = None
+    if answer is not None:
+        answer.enabled = p.answerability is not None
+        if p.answerability is not None:
+            answer.when.min_answerability = p.answerability
+            answer.when.min_suggestion_score = None
     if specialist is not None and p.specialist is not None:
         specialist.when.min_confidence["route"] = p.specialist
     return spec
@@ -60,7 +63,8 @@ def apply(base: PolicyFile, p: Point) -> PolicyFile:
 
 def base_point(base: PolicyFile) -> Point:
     answer, specialist = _rule(base, "existing_answer"), _rule(base, "specialist")
-    return Point(answer.when.min_answerability if answer is not None else None, base.route_head_min_confidence,
+    return Point(answer.when.min_answerability if answer is not None and answer.enabled else None,
+                 base.route_head_min_confidence,
                  base.uncertain_alternative_min_prob,
                  specialist.when.min_confidence.get("route") if specialist is not None else None)
 
@@ -73,8 +77,10 @@ def grid(base: PolicyFile) -> list[Point]:
 
 
 def _distance(p: Point, b: Point) -> float:
-    pairs = [(p.answerability, b.answerability), (p.route_head, b.route_head), (p.alternative, b.alternative),
-             (p.specialist, b.specialist)]
+    off = 1.0  # a rule switched off counts as the far end of its threshold range
+    pairs = [(p.answerability if p.answerability is not None else off,
+              b.answerability if b.answerability is not None else off),
+             (p.route_head, b.route_head), (p.alternative, b.alternative), (p.specialist, b.specialist)]
     return sum(abs((x if x is not None else 0.5) - (y if y is not None else 0.5)) for x, y in pairs)
 
 

@@ -51,6 +51,7 @@ class Rule(BaseModel):
     name: str = Field(min_length=1)
     when: Conditions = Field(default_factory=Conditions)
     route: str | None = None
+    enabled: bool = True  # false: kept in the file (and reported as off by tune-policy) but never fires
     reason: str = Field(min_length=1)
     explanation: str = Field(min_length=1)
 
@@ -171,7 +172,7 @@ class Policy:
         return self.spec.expected_response[target]
 
     def decide(self, f: PostFacts) -> Decision:
-        fired = [r for r in self.spec.rules if self._holds(r, f)]
+        fired = [r for r in self.spec.rules if r.enabled and self._holds(r, f)]
         deciding = next((r for r in fired if r.route), None)
         names = [r.name for r in fired]
         if deciding is not None:

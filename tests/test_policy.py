@@ -131,3 +131,12 @@ def _write(tmp_path: Path, change) -> Path:  # noqa: ANN001
 def test_invalid_policy_fails_at_start_with_the_reason(tmp_path: Path, change, message: str) -> None:  # noqa: ANN001
     with pytest.raises(PolicyError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Policy.from_file(_write(tmp_path, change), LABELS)
+
+
+def test_a_disabled_rule_never_fires(tmp_path: Path) -> None:
+    def off(spec: dict) -> None:
+        next(r for r in spec["rules"] if r["name"] == "critical")["enabled"] = False
+
+    disabled = Policy.from_file(_write(tmp_path, off), LABELS)
+    d = disabled.decide(facts(urgency="critical", route="peers"))
+    assert "critical" not in d.rules_fired and d.reasons[0] != "critical"
