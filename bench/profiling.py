@@ -13,7 +13,7 @@ from service.triage import Engine
 
 # (category, function name, path fragment): the first match on the way down the call tree counts.
 CATEGORIES = [
-    ("tokenisation", "_encode", "service/inference.py"),
+    ("tokenisation", "encode", "service/inference.py"),
     ("onnx_run", "run", "onnxruntime"),
     ("vector_search", "search", "service/index.py"),
     ("suggestion_lookup_sqlite", "_suggestion", "service/triage.py"),
@@ -123,14 +123,14 @@ PARTS = ("tokenisation", "onnx_run", "vector_search", "suggestion_lookup_sqlite"
 
 def timed_breakdown(engine: Engine, posts: list[PostIn], n: int) -> dict[str, Any]:
     """Per post, inside real Engine.triage calls: timers wrapped around the tokenisation
-    (TriageModel._encode: tokenizer + padding into arrays), the ONNX run, the vector search, the
+    (TriageModel.encode: tokenizer + padding into arrays), the ONNX run, the vector search, the
     SQLite lookups of the suggested answers and the routing policy; the rest of the call is
     Python around them (text clean-up, head post-processing, language detection, pydantic
     response objects, metrics). The wrappers are removed afterwards."""
     model, index, store, policy = engine.model, engine.index, engine.store, engine.policy
     acc: dict[str, float] = {k: 0.0 for k in PARTS}
     session = model.session
-    model._encode = _timed(model._encode, acc, "tokenisation")  # type: ignore[method-assign]  # noqa: SLF001
+    model.encode = _timed(model.encode, acc, "tokenisation")  # type: ignore[method-assign]
     model.session = _TimedSession(session, acc)
     index.search = _timed(index.search, acc, "vector_search")  # type: ignore[method-assign]
     store.get_answer = _timed(store.get_answer, acc, "suggestion_lookup_sqlite")  # type: ignore[method-assign]
@@ -150,7 +150,7 @@ def timed_breakdown(engine: Engine, posts: list[PostIn], n: int) -> dict[str, An
                 parts[k].append(acc[k])
             parts["python_other"].append(max(0.0, total - sum(acc.values())))
     finally:
-        for obj, name in ((model, "_encode"), (index, "search"), (store, "get_answer"), (policy, "decide")):
+        for obj, name in ((model, "encode"), (index, "search"), (store, "get_answer"), (policy, "decide")):
             obj.__dict__.pop(name, None)
         model.session = session
     mean = {k: float(np.mean(v)) * 1000 for k, v in parts.items()}

@@ -119,7 +119,8 @@ class TriageModel:
         if "embedding" not in names:
             raise ArtifactError(f"{self.directory}: model.onnx has no output 'embedding'")
 
-    def _encode(self, texts: list[str], prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, texts: list[str], prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask [batch, longest text] for `prefix + text` (int64, padded here)."""
         encs = self.tokenizer.encode_batch([prefix + t for t in texts])
         width = max(len(e.ids) for e in encs)
         ids = np.full((len(encs), width), self.pad_id, dtype=np.int64)
@@ -148,7 +149,7 @@ class TriageModel:
 
     def _run_padded(self, texts: list[str], prefix: str, embedding_only: bool = False
                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        ids, mask = self._encode(texts, prefix)
+        ids, mask = self.encode(texts, prefix)
         feeds = {"input_ids": ids, "attention_mask": mask}
         if embedding_only:
             return {}, self.session.run(["embedding"], feeds)[0]
