@@ -26,9 +26,6 @@ from service.textprep import detect_language
 from service.triage import Engine
 
 ROUTES = ["peers", "klantexpert", "webcare"]
-DEFAULT_COSTS = {"peers": {"klantexpert": 1.0, "webcare": 1.0},
-                 "klantexpert": {"peers": 2.0, "webcare": 1.0},
-                 "webcare": {"peers": 5.0, "klantexpert": 4.0}}
 
 
 @contextmanager
@@ -64,6 +61,13 @@ def post_facts(engine: Engine, rows: list[dict[str, Any]], batch: int = 32) -> l
                 suggestion_score=sugg[0].score if sugg else None, answerability=best,
                 followers=post.author.followers, is_new_member=post.author.is_new_member))
     return facts
+
+
+def default_costs() -> dict[str, dict[str, float]]:
+    """The service's default policy's cost matrix, for policy files without one."""
+    from service.settings import DEFAULT_POLICY
+
+    return Policy.from_file(DEFAULT_POLICY).spec.costs
 
 
 def route_figures(gold: list[str], served: list[str], critical: list[bool],
@@ -108,7 +112,7 @@ def evaluate_served(policy: Policy, facts: list[PostFacts], rows: list[dict[str,
     decisions = [policy.decide(f) for f in facts]
     gold = [r["route"] for r in rows]
     critical = [r.get("urgency") == "critical" for r in rows]
-    costs = policy.spec.costs or DEFAULT_COSTS
+    costs = policy.spec.costs or default_costs()
     served = route_figures(gold, [d.target for d in decisions], critical, costs)
     head = route_figures(gold, [f.labels["route"] for f in facts], critical, costs)
     return {

@@ -93,3 +93,9 @@ def detect_language(text: str) -> str:
     best, p_best = ranked[0]
     p_nl = next(p for lang, p in ranked if lang == "nl")
     return "nl" if p_best - p_nl <= DUTCH_MARGIN else best
+
+
+def post_text(title: str, body: str) -> str:
+    """What the model reads of a post: cleaned title and body on separate lines."""
+    title, body = clean_text(title or ""), clean_text(body)
+    return f"{title}\n{body}" if title else body

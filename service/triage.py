@@ -16,7 +16,7 @@ from service.policy import Decision, Policy, PostFacts
 from service.schemas import Alternative, ExpertOut, HeadOut, PostIn, RouteOut, Suggestion, TriageOut
 from service.store import Store
 from service.suggest import best_answerability, candidates_needed, score_hits, select
-from service.textprep import clean_text, detect_language
+from service.textprep import detect_language, post_text
 
 if TYPE_CHECKING:
     from service.db.sync import ChangeFollower
@@ -44,8 +44,7 @@ class Engine:
         return self.model.manifest.files.get("model.onnx", "")[:12]
 
     def text_of(self, title: str, body: str) -> str:
-        title, body = clean_text(title or ""), clean_text(body)
-        return f"{title}\n{body}" if title else body
+        return post_text(title, body)
 
     def retrieve(self, embeddings: np.ndarray, texts: list[str], k: int, filters: dict[str, str] | None = None,
                  preds: list[dict] | None = None) -> list[tuple[list[Suggestion], float | None]]:

@@ -30,7 +30,7 @@ from models.artifact import write_manifest
 from models.metrics import abstain_metrics, best_abstain_threshold
 from service.index import Hit, VectorIndex
 from service.inference import TriageModel, passage_text
-from service.textprep import clean_text
+from service.textprep import post_text
 from training.corpus import load_corpus
 from training.schema import LabelConfig
 
@@ -59,8 +59,7 @@ def build_index(model: TriageModel, kb: list[dict[str, Any]]) -> VectorIndex:
 
 def served_text(row: dict[str, Any]) -> str:
     """The text the service triages (service.triage.Engine.text_of)."""
-    title, body = clean_text(row.get("title") or ""), clean_text(row.get("body") or "")
-    return f"{title}\n{body}" if title else body
+    return post_text(row.get("title") or "", row.get("body") or "")
 
 
 def query_set(model: TriageModel, index: VectorIndex, queries: list[dict[str, Any]], batch: int = 32) -> QuerySet:
