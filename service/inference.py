@@ -30,9 +30,10 @@ from tokenizers import Tokenizer
 
 from models.answerability import FILE as ANSWERABILITY_FILE
 from models.answerability import AnswerabilityModel
-from models.artifact import ArtifactError, Manifest, load_manifest
+from models.artifact import ArtifactError, Manifest, load_manifest, verify_hashes
 from models.runtime import RuntimeError_, Selection, select_runtime
 from models.runtime.probe import padded
+from models.runtime.select import FILES as RUNTIME_FILES
 
 KB_CACHE_FILE = "kb_embeddings.npz"
 
@@ -58,13 +59,18 @@ def softmax(x: np.ndarray) -> np.ndarray:
 class TriageModel:
     def __init__(self, directory: str | Path, intra_threads: int = 1, inter_threads: int = 1,
                  verify_files: bool = True, spinning: bool = False, runtime: str = "auto",
-                 precision: str = "auto") -> None:
+                 precision: str = "auto", cache_dir: Path | None = None) -> None:
         self.directory = Path(directory)
-        self.manifest: Manifest = load_manifest(self.directory, kind="triage-model", verify_files=verify_files)
+        self.manifest: Manifest = load_manifest(self.directory, kind="triage-model", verify_files=False)
+        graphs = set(RUNTIME_FILES["openvino"] + RUNTIME_FILES["onnxruntime"])
+        if verify_files:  # the graphs are hashed when their runtime loads them: only the one in use
+            verify_hashes(self.directory, self.manifest, [f for f in self.manifest.files if f not in graphs])
+        check = (lambda names: verify_hashes(self.directory, self.manifest, names)) if verify_files else None
         try:
             self.selection: Selection = select_runtime(
                 self.directory, list(self.manifest.label_sets), runtime, precision, intra_threads, inter_threads,
-                spinning, export_parity=self.manifest.metrics.get("openvino_export"))
+                spinning, export_parity=self.manifest.metrics.get("openvino_export"), cache_dir=cache_dir,
+                check_files=check)
         except RuntimeError_ as exc:
             raise ArtifactError(str(exc)) from exc
         self.runtime = self.selection.runtime
@@ -89,7 +95,8 @@ class TriageModel:
         """The model as service/settings.py configures it (directory, threads, runtime)."""
         return cls(settings.model_dir, settings.intra_threads, settings.inter_threads,
                    verify_files=settings.verify_model_files, spinning=settings.ort_spinning,
-                   runtime=settings.runtime, precision=settings.runtime_precision)
+                   runtime=settings.runtime, precision=settings.runtime_precision,
+                   cache_dir=settings.runtime_cache_dir)
 
     def _load_answerability(self) -> AnswerabilityModel | None:
         """The answerability model (answerability.json), hash-checked through the manifest."""

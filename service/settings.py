@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # auto = bf16 on CPUs with AMX or AVX512-BF16, else f32.
     runtime: Literal["auto", "openvino", "onnxruntime"] = "auto"
     runtime_precision: Literal["auto", "bf16", "f32"] = "auto"
+    # OpenVINO keeps compiled models here, so a restart skips most of the compile; None: no cache.
+    runtime_cache_dir: Path | None = Path("var/openvino-cache")
     inter_threads: int = Field(1, ge=1, le=64)
     # onnxruntime worker threads busy-wait between ops; off, they leave the cores to numpy and
     # the other requests (measured by `make bench`).

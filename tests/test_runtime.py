@@ -151,3 +151,22 @@ def test_v1_model_reports_the_runtime(tiny_model: Path, tmp_path: Path) -> None:
     rt = body["runtime"]
     assert (rt["name"], rt["precision"]) == ("openvino", "f32")
     assert rt["tried"][0]["ok"] and "flags" in rt["cpu"]
+
+
+def test_a_corrupted_graph_of_the_chosen_runtime_fails_loudly(tiny_model: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "model"
+    shutil.copytree(tiny_model, bad)
+    with open(bad / "openvino" / "model.bin", "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00\x01\x02\x03")
+    with pytest.raises(ArtifactError, match="openvino/model.bin does not match its sha256"):
+        TriageModel(bad)  # no silent fallback to onnxruntime on a tampered file
+    assert TriageModel(bad, runtime="onnxruntime").runtime.name == "onnxruntime"  # its graph is intact
+
+
+def test_openvino_keeps_its_compiled_model_in_the_cache_dir(tiny_model: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "ov-cache"
+    first = TriageModel(tiny_model, runtime="openvino", precision="f32", cache_dir=cache)
+    assert any(cache.iterdir())
+    again = TriageModel(tiny_model, runtime="openvino", precision="f32", cache_dir=cache)  # loads from the cache
+    assert np.allclose(first.run(TEXTS)[1], again.run(TEXTS)[1], atol=1e-5)

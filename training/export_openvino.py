@@ -20,12 +20,12 @@ from models.runtime.probe import EXPORT_GATE
 from training.export_onnx import export_onnx
 from training.model import MultiTaskModel
 
-PROBE_POSTS = 64
+PROBE_POSTS = 32
 
 
 def export_openvino(model: MultiTaskModel, out: Path, dev_batches: list[tuple[torch.Tensor, torch.Tensor]]
                     ) -> dict:
-    """Write out/openvino/model.{xml,bin} and out/runtime_probe.npz (the first 64 dev posts);
+    """Write out/openvino/model.{xml,bin} and out/runtime_probe.npz (the first 32 dev posts);
     return the IR's parity with torch on the whole dev split at each precision this CPU offers
     (the export gate: models/runtime/probe.py)."""
     import openvino as ov
