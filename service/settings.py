@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     # json: one JSON object per line on stderr (for log shippers); console: readable lines for local use.
     log_format: Literal["json", "console"] = "json"
 
-    @field_validator("seed_kb", "console_reports_dir", mode="before")
+    @field_validator("seed_kb", "console_reports_dir", "runtime_cache_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if v in ("", None) else v
