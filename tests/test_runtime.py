@@ -170,3 +170,14 @@ def test_openvino_keeps_its_compiled_model_in_the_cache_dir(tiny_model: Path, tm
     assert any(cache.iterdir())
     again = TriageModel(tiny_model, runtime="openvino", precision="f32", cache_dir=cache)  # loads from the cache
     assert np.allclose(first.run(TEXTS)[1], again.run(TEXTS)[1], atol=1e-5)
+
+
+def test_openvino_runs_from_many_threads_with_a_small_request_pool(tiny_model: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = TriageModel(tiny_model, runtime="openvino", precision="f32")
+    alone = model.run(TEXTS)[1]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: model.run([TEXTS[i % len(TEXTS)]])[1][0], range(40)))
+    for i, emb in enumerate(results):
+        assert np.allclose(emb, alone[i % len(TEXTS)], atol=1e-4)

@@ -1,13 +1,16 @@
 """OpenVINO on the IR (openvino/model.xml): bf16 on CPUs with AMX or AVX512-BF16, else fp32.
 
 One compiled model per output set: the full graph, and on first use a graph with only the
-embedding output (passages need no heads, so OpenVINO drops the head branch). Each thread
-gets its own infer request, since one request must not run twice at once.
+embedding output (passages need no heads, so OpenVINO drops the head branch). Infer requests
+come from a small pool (one request must not run twice at once, and each holds its own buffers,
+so one per server thread would cost memory for nothing: with one stream the runs queue anyway).
 """
 
 from __future__ import annotations
 
+import queue
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,7 @@ class OpenVinoRuntime:
     name = "openvino"
 
     def __init__(self, xml: Path, precision: str = "f32", threads: int = 1, pad_multiple: int = 32,
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, requests: int = 2) -> None:
         try:
             import openvino as ov
         except ImportError as exc:
@@ -44,7 +47,8 @@ class OpenVinoRuntime:
         self._names = [o.get_any_name() for o in self._model.outputs]
         self._widths = {o.get_any_name(): o.get_partial_shape()[-1] for o in self._model.outputs}
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._pool_size = max(1, requests)
+        self._pools: dict[tuple[str, ...], tuple[object, queue.LifoQueue, list[int]]] = {}
         self._compile(tuple(self._names))
 
     def _compile(self, outputs: tuple[str, ...]):
@@ -69,15 +73,23 @@ class OpenVinoRuntime:
         dim = self._widths[name]
         return dim.get_length() if dim.is_static else None
 
+    @contextmanager
+    def _request(self, key: tuple[str, ...]):
+        compiled = self._compile(key)
+        with self._lock:
+            pool = self._pools.setdefault(key, (compiled, queue.LifoQueue(), [0]))
+            _, free, made = pool
+            if free.empty() and made[0] < self._pool_size:
+                made[0] += 1
+                free.put(compiled.create_infer_request())
+        request = free.get()  # waits while every request of the pool is running
+        try:
+            yield compiled, request
+        finally:
+            free.put(request)
+
     def run(self, outputs: list[str], input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
         key = ("embedding",) if list(outputs) == ["embedding"] else tuple(self._names)
-        requests = getattr(self._local, "requests", None)
-        if requests is None:
-            requests = self._local.requests = {}
-        request = requests.get(key)
-        if request is None:
-            compiled = self._compile(key)
-            request = requests[key] = (compiled, compiled.create_infer_request())
-        compiled, req = request
-        req.infer({"input_ids": input_ids, "attention_mask": attention_mask})
-        return [np.array(req.get_tensor(compiled.output(n)).data, copy=True) for n in outputs]
+        with self._request(key) as (compiled, request):
+            request.infer({"input_ids": input_ids, "attention_mask": attention_mask})
+            return [np.array(request.get_tensor(compiled.output(n)).data, copy=True) for n in outputs]
