@@ -82,7 +82,9 @@ def load_index(engine: Engine, watermark: int = 0, snapshots: Path | None = None
                     save_snapshot(engine, snapshots, seen)
                 return seen
             log.warning("index snapshot disagrees with the store after its changes; rebuilding")
+    t0 = time.perf_counter()
     rebuild_index(engine)
+    log.info("index rebuilt from the store: %d answers in %.2f s", len(engine.index), time.perf_counter() - t0)
     if snapshots is not None:
         save_snapshot(engine, snapshots, watermark)
     return watermark

@@ -4,10 +4,13 @@ BM25 (service/lexical.py), optional filters on product/topic, updated on every w
 Two dense modes, chosen by size (`ann_min` live answers):
 - exact: one float32 matrix product over every live answer (small knowledge bases: exact,
   deterministic and already fast);
-- approximate: an HNSW graph (usearch, int8 by default) proposes candidates, which are then
-  re-scored exactly against float16 copies of the vectors. The reported score is the cosine
-  with the float16 vector (within ~1e-4 of float32), never the int8 one. Filters over-fetch
-  from the graph and fall back to exact search over the allowed answers when too few pass.
+- approximate: an HNSW graph (usearch, int8 vectors by default) proposes candidates, which are
+  then re-scored exactly against the float32 vectors, so scores (and ties) are exactly those of
+  exact search. (Float16 copies would halve that memory, but on the benchmark knowledge base 80%
+  of queries have two of their top-4 answers within 1e-3 cosine, near-variants of one answer, and
+  float16 rounding reorders the top-3 of 2.3% of queries: bench/ann.py.) Filters letting few
+  answers through are searched exactly; others over-fetch from the graph, with an exact fallback
+  when too few candidates pass.
 Once approximate, an index stays so until it is rebuilt (no flapping around the boundary).
 
 Rows are stable slots: a delete empties its slot (reused by the next insert), so the dense
@@ -50,11 +53,18 @@ class AnnConfig:
     expansion_search: int = 160  # HNSW ef at query time (tuned by bench/ann.py on real queries)
     connectivity: int = 16
     expansion_add: int = 128
-    dtype: str = "i8"  # the graph's vectors (usearch scalar kind); re-scoring uses float16
+    dtype: str = "i8"  # the graph's vectors (usearch scalar kind); re-scoring uses the float32 ones
     rerank: float = 2.0  # the graph proposes this many times the candidates needed; exact re-scoring keeps the best
     min_fetch: int = 32  # and at least this many (int8 distances misorder close neighbours)
     exact_share: float = 0.25  # a filter letting at most this share of the answers through is searched exactly
     build_threads: int = 2
+
+
+def _dot(queries: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """[queries, rows] inner products in float32. einsum, not `@`: a matrix-vector product through the
+    multi-threaded BLAS waits for a second thread, which on a busy machine cost 10x at the median
+    (bench/ann.py's notes); einsum's own loop stays on the calling thread."""
+    return np.einsum("qd,nd->qn", queries, matrix.astype(np.float32, copy=False))
 
 
 class VectorIndex:
@@ -71,7 +81,7 @@ class VectorIndex:
         self._ids: list[str | None] = []
         self._pos: dict[str, int] = {}
         self._free: list[int] = []
-        self._matrix = np.zeros((0, self.dim), dtype=np.float32)  # float16 in the approximate mode
+        self._matrix = np.zeros((0, self.dim), dtype=np.float32)
         self._live = np.zeros(0, dtype=bool)
         self._codes = {f: np.zeros(0, dtype=np.int32) for f in FILTER_FIELDS}  # per slot; 0 = None
         self._values: dict[str, list[str | None]] = {f: [None] for f in FILTER_FIELDS}
@@ -143,10 +153,9 @@ class VectorIndex:
                      expansion_add=self.ann.expansion_add, expansion_search=self.ann.expansion_search)
 
     def _go_approximate(self) -> None:
-        self._matrix = self._matrix.astype(np.float16)
         graph = self._new_graph()
         live = np.flatnonzero(self._live[:len(self._ids)])
-        graph.add(live.astype(np.uint64), self._matrix[live].astype(np.float32), threads=self.ann.build_threads)
+        graph.add(live.astype(np.uint64), self._matrix[live], threads=self.ann.build_threads)
         self._graph = graph
 
     def _slot_for(self, answer_id: str) -> int:
@@ -212,7 +221,7 @@ class VectorIndex:
                ) -> list[tuple[np.ndarray, np.ndarray]]:
         rows = np.flatnonzero(self._live[:size] if allowed is None else allowed)
         matrix = self._matrix[:size] if len(rows) == size else self._matrix[rows]
-        dense = queries @ matrix.astype(np.float32, copy=False).T
+        dense = _dot(queries, matrix)
         out = []
         for row in dense:
             top = np.argpartition(-row, width - 1)[:width]
@@ -239,7 +248,7 @@ class VectorIndex:
             if len(cand) < width:  # the graph gave too few (a narrow filter): exact over the allowed answers
                 out += self._exact(q[None], allowed, width, size)
                 continue
-            dense = self._matrix[cand].astype(np.float32) @ q
+            dense = _dot(q[None], self._matrix[cand])[0]
             top = np.argpartition(-dense, width - 1)[:width] if len(cand) > width else slice(None)
             out.append((cand[top], dense[top]))
         return out
@@ -283,7 +292,7 @@ class VectorIndex:
             self._ids = list(state["ids"])
             self._pos = {a: i for i, a in enumerate(self._ids) if a is not None}
             self._free = [i for i, a in enumerate(self._ids) if a is None][::-1]
-            self._matrix = np.asarray(state["matrix"])
+            self._matrix = np.asarray(state["matrix"], dtype=np.float32)
             self._live = np.array([a is not None for a in self._ids], dtype=bool)
             self._values = {f: list(state["values"][f]) for f in FILTER_FIELDS}
             self._value_code = {f: {v: i for i, v in enumerate(vals)} for f, vals in self._values.items()}
@@ -295,5 +304,3 @@ class VectorIndex:
                 self._lexical = LexicalIndex.restore(state["lexical"])
             if graph is None and len(self._pos) >= self.ann.min_answers:
                 self._go_approximate()
-            elif graph is not None:
-                self._matrix = self._matrix.astype(np.float16, copy=False)

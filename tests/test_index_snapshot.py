@@ -57,7 +57,7 @@ def test_hnsw_top_k_equals_exact_and_keeps_the_contract() -> None:
                {"filters": {"product": "samsung", "topic": "t1"}, "texts": qtexts}):
         assert same(idx.search(queries, 5, **kw), idx.search(queries, 5, exact=True, **kw)), kw
     hits = idx.search(vecs[[7]], 3)[0]
-    assert hits[0].answer_id == "a7" and hits[0].score == pytest.approx(1.0, abs=1e-3)  # float16 re-scoring
+    assert hits[0].answer_id == "a7" and hits[0].score == pytest.approx(1.0, abs=1e-6)  # exact re-scoring
     assert all(h.product == "rare" for h in idx.search(queries, 10, {"product": "rare"})[0])
     assert idx.search(queries[:1], 3, {"product": "nothing"}) == [[]]
     new = random_unit(1, 16, seed=5)  # upsert moves an answer, delete removes it, slots are reused
