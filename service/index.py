@@ -50,11 +50,11 @@ class Hit:
 class AnnConfig:
     """When and how the approximate mode runs (service settings ann_*)."""
     min_answers: int = 10_000  # approximate from this many live answers; exact below
-    expansion_search: int = 160  # HNSW ef at query time (tuned by bench/ann.py on real queries)
+    expansion_search: int = 128  # HNSW ef at query time (bench/ann.py on real queries)
     connectivity: int = 16
     expansion_add: int = 128
     dtype: str = "i8"  # the graph's vectors (usearch scalar kind); re-scoring uses the float32 ones
-    rerank: float = 2.0  # the graph proposes this many times the candidates needed; exact re-scoring keeps the best
+    rerank: float = 4.0  # the graph proposes this many times the candidates needed; exact re-scoring keeps the best
     min_fetch: int = 32  # and at least this many (int8 distances misorder close neighbours)
     exact_share: float = 0.25  # a filter letting at most this share of the answers through is searched exactly
     build_threads: int = 2

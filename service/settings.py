@@ -48,10 +48,10 @@ class Settings(BaseSettings):
     index_snapshots: bool = True
     index_dir: Path | None = None
     ann_min_answers: int = Field(10_000, ge=1)
-    ann_expansion_search: int = Field(160, ge=8, le=4096)
+    ann_expansion_search: int = Field(128, ge=8, le=4096)
     ann_connectivity: int = Field(16, ge=4, le=128)
     ann_dtype: Literal["i8", "f16", "f32"] = "i8"
-    ann_rerank: float = Field(2.0, ge=1, le=100)  # graph candidates per needed one, re-scored exactly
+    ann_rerank: float = Field(4.0, ge=1, le=100)  # graph candidates per needed one, re-scored exactly
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     # API keys: {"key": "role"} with role forum, webcare or admin (JSON in WEGWIJZER_API_KEYS).
