@@ -105,8 +105,8 @@ def index_mb(index: VectorIndex) -> dict[str, float]:
 
 
 def measure(size: int, rows: list[dict], vecs: np.ndarray, model: TriageModel, queries: np.ndarray,
-            qtexts: list[str], efs: list[int], reranks: list[float], dtypes: list[str], server: Path | None
-            ) -> dict[str, Any]:
+            qtexts: list[str], efs: list[int], reranks: list[float], dtypes: list[str], server: Path | None,
+            graph: dict[str, int] | None = None) -> dict[str, Any]:
     texts = [passage_text(r) for r in rows]
     meta = [{"product": r.get("product"), "topic": r.get("topic")} for r in rows]
     ids = [r["id"] for r in rows]
@@ -131,10 +131,11 @@ def measure(size: int, rows: list[dict], vecs: np.ndarray, model: TriageModel, q
 
     out["hnsw"] = []
     for dtype in dtypes:
-        approx = VectorIndex(model.dim, lw, lc, AnnConfig(min_answers=1, dtype=dtype))
+        approx = VectorIndex(model.dim, lw, lc, AnnConfig(min_answers=1, dtype=dtype, **(graph or {})))
         t0 = time.perf_counter()
         approx.rebuild(ids, vecs, meta, texts)
-        build = {"dtype": dtype, "build_s": round(time.perf_counter() - t0, 2), "memory": index_mb(approx)}
+        build = {"dtype": dtype, **(graph or {}), "build_s": round(time.perf_counter() - t0, 2),
+                 "memory": index_mb(approx)}
         out.setdefault("hnsw_builds", []).append(build)
         print(json.dumps({"answers": size, **build}), flush=True)
         first = True
@@ -145,7 +146,7 @@ def measure(size: int, rows: list[dict], vecs: np.ndarray, model: TriageModel, q
                 with normal_priority():
                     got_dense, t_d = one_by_one(approx, queries, 3)
                     got_served, t_s = one_by_one(approx, queries, served_k, qtexts)
-                row = {"dtype": dtype, "ef": ef, "rerank": rerank,
+                row = {"dtype": dtype, **(graph or {}), "ef": ef, "rerank": rerank,
                        "top3_same_dense": agreement(got_dense, want_dense),
                        "top3_same_served": agreement(got_served, want_served),
                        "dense": summary_ms(t_d), "served": summary_ms(t_s)}
@@ -215,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ef", type=int, nargs="+", default=[64, 100, 128, 160, 200, 256])
     ap.add_argument("--rerank", type=float, nargs="+", default=[2.0])
     ap.add_argument("--dtype", nargs="+", default=["i8"])
+    ap.add_argument("--connectivity", type=int, default=AnnConfig.connectivity)
+    ap.add_argument("--expansion-add", type=int, default=AnnConfig.expansion_add)
     ap.add_argument("--server", action="store_true", help="also measure cold start and RSS of the server")
     ap.add_argument("--out", type=Path, default=Path("bench/ann_results.json"))
     args = ap.parse_args(argv)
@@ -229,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     for size in sorted(args.sizes):
         with tempfile.TemporaryDirectory(dir=kb_corpus.CACHE) as tmp:
             entry = measure(size, rows[:size], vecs[:size], model, queries, qtexts, args.ef, args.rerank, args.dtype,
-                            Path(tmp) if args.server else None)
+                            Path(tmp) if args.server else None,
+                            {"connectivity": args.connectivity, "expansion_add": args.expansion_add})
         results["sizes"].append(entry)
         args.out.write_text(json.dumps(results, indent=1) + "\n")
     results["load_avg_end"] = os.getloadavg()

@@ -1,14 +1,14 @@
 """In-memory answer index: dense search over normalised embeddings, optionally fused with
 BM25 (service/lexical.py), optional filters on product/topic, updated on every write.
 
-Two dense modes, chosen by size (`ann_min` live answers):
+Two dense modes, chosen by size (`AnnConfig.min_answers` live answers):
 - exact: one float32 matrix product over every live answer (small knowledge bases: exact,
   deterministic and already fast);
 - approximate: an HNSW graph (usearch, int8 vectors by default) proposes candidates, which are
   then re-scored exactly against the float32 vectors, so scores (and ties) are exactly those of
-  exact search. (Float16 copies would halve that memory, but on the benchmark knowledge base 80%
+  exact search. (Float16 copies would halve that memory, but on the 10k benchmark knowledge base 84%
   of queries have two of their top-4 answers within 1e-3 cosine, near-variants of one answer, and
-  float16 rounding reorders the top-3 of 2.3% of queries: bench/ann.py.) Filters letting few
+  float16 rounding reorders the top-3 of 2.3% of the dev+test posts' queries.) Filters letting few
   answers through are searched exactly; others over-fetch from the graph, with an exact fallback
   when too few candidates pass.
 Once approximate, an index stays so until it is rebuilt (no flapping around the boundary).
