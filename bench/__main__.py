@@ -143,7 +143,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
     say(
         f"knowledge bases {', '.join(f'{s:,}' for s in cfg['sizes'])} built in "
         f"{time.perf_counter() - t0:.1f} s "
-        f"(synthetic: shipped embeddings + noise, mean cosine to source {skb.mean_cosine_to_source:.3f})"
+        f"(generated from the shipped answers: {skb.info['model_embeddings']:,} model embeddings, "
+        f"{skb.info['stand_in_mixes']:,} stand-in mixes until bench.kb_corpus embed has finished)"
     )
 
     # in-process ---------------------------------------------------------------------------------
@@ -306,7 +307,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
 
 
 def run_http(
-    model_dir: Path, work: Path, skb: workload.SyntheticKB, cfg: dict[str, Any], servers: dict[str, Any]
+    model_dir: Path, work: Path, skb: workload.BenchmarkKB, cfg: dict[str, Any], servers: dict[str, Any]
 ) -> None:
     """Fills `servers` as it goes, so what was measured survives a later failure."""
     rows = workload.load_posts()
@@ -370,12 +371,13 @@ def run_http(
             servers[key]["log_tail"] = pool.current.log_tail()
 
 
-def notes(r: dict[str, Any], skb: workload.SyntheticKB) -> list[str]:
+def notes(r: dict[str, Any], skb: workload.BenchmarkKB) -> list[str]:
     kb = r["knowledge_base"]
     out = [
-        f"Knowledge bases of {', '.join(f'{s:,}' for s in kb['sizes'])} answers are SYNTHETIC: "
-        f"{kb['method']} (mean cosine to the source {kb['mean_cosine_to_source']}). They cost what real "
-        "answers cost to search and to look up, but their suggestions are near-copies of shipped answers.",
+        f"Knowledge bases of {', '.join(f'{s:,}' for s in kb['sizes'])} answers are GENERATED: "
+        f"{kb['method']}. {kb['model_embeddings']:,} carry the model's own embedding; "
+        f"{kb['stand_in_mixes']:,} carry a stand-in (a renormalised mix of two real same-topic embeddings) "
+        "until `python -m bench.kb_corpus embed` has embedded them all.",
         "Each in-process engine is service.app.build_engine over a temporary SQLite store pre-filled with "
         "the KB and its embeddings (stamped with the model's hash, so nothing is re-embedded at start).",
         "Posts: training/data/splits/test/posts.jsonl, cycled; latency percentiles are per call after 20 "

@@ -1,5 +1,5 @@
-"""The workload: test posts, and knowledge bases of 10k / 100k answers synthesised from the
-shipped one (real embeddings + small random perturbations, renormalised) in SQLite stores."""
+"""The workload: test posts, and knowledge bases of 10k / 100k answers in SQLite stores, from the
+realistic benchmark knowledge base (bench/kb_corpus.py: varied answers generated from the shipped ones)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from service.inference import TriageModel, passage_text
+from service.inference import TriageModel
 from service.schemas import PostIn
 from service.store import Store
 
 POSTS = Path("training/data/splits/test/posts.jsonl")
 KB = Path("training/data/kb.jsonl")
-# Per-dimension noise; its norm is NOISE_NORM, so a synthetic answer has cosine ≈ 1/sqrt(1 + NOISE_NORM²)
-# (≈ 0.96) with the shipped answer it was derived from.
-NOISE_NORM = 0.3
 SEED = 20240611
 
 
@@ -45,42 +42,23 @@ class KnowledgeBase:
 
 
 @dataclass
-class SyntheticKB:
-    shipped: int  # answers in training/data/kb.jsonl
-    noise_norm: float
-    mean_cosine_to_source: float
+class BenchmarkKB:
+    shipped: int  # answers in training/data/kb.jsonl (the first rows of every size)
+    info: dict[str, Any]  # bench/kb_corpus.benchmark_kb's description
     kbs: dict[int, KnowledgeBase]
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "shipped_answers": self.shipped,
-            "sizes": sorted(self.kbs),
-            "method": "shipped KB embedded with model.embed_passages (passage prefix); the shipped "
-            "answers are kept as they are and the rest are copies of randomly chosen shipped "
-            "answers (same text and metadata, new ids) whose embedding is the source embedding "
-            f"plus Gaussian noise of norm ≈ {self.noise_norm}, renormalised to unit length",
-            "mean_cosine_to_source": round(self.mean_cosine_to_source, 4),
-        }
+        return {"shipped_answers": self.shipped, "sizes": sorted(self.kbs), **self.info}
 
 
-def build_kbs(model: TriageModel, sizes: list[int], workdir: Path, kb_path: Path = KB) -> SyntheticKB:
-    """One SQLite store per size, pre-embedded with the current model's hash so neither the
-    in-process engine nor the server re-embeds at start."""
-    from training.data_io import load_answers
+def build_kbs(model: TriageModel, sizes: list[int], workdir: Path, kb_path: Path = KB) -> BenchmarkKB:
+    """One SQLite store per size from the realistic benchmark knowledge base (bench/kb_corpus.py:
+    varied answers generated from the shipped ones, embedded with this model and cached), stamped
+    with the current model's hash so neither the in-process engine nor the server re-embeds at start."""
+    from bench import kb_corpus
 
-    shipped = load_answers(kb_path)
-    base = model.embed_passages([passage_text(a) for a in shipped])
-    n_max = max(sizes)
-    rng = np.random.default_rng(SEED)
-    extra = max(0, n_max - len(shipped))
-    src = rng.integers(0, len(shipped), size=extra)
-    noise = rng.normal(0.0, NOISE_NORM / np.sqrt(base.shape[1]), size=(extra, base.shape[1])).astype(np.float32)
-    synth = base[src] + noise
-    synth /= np.linalg.norm(synth, axis=1, keepdims=True)
-    mean_cos = float((synth * base[src]).sum(1).mean()) if extra else 1.0
-    matrix = np.concatenate([base, synth]).astype(np.float32)
-    rows = list(shipped) + [{**shipped[s], "id": f"syn-{i:06d}"} for i, s in enumerate(src)]
     sha = model.manifest.files.get("model.onnx", "")
+    rows, matrix, info = kb_corpus.benchmark_kb(sha, max(sizes))
     kbs = {}
     for size in sorted(sizes):
         path = workdir / f"kb-{size}.sqlite3"
@@ -89,4 +67,4 @@ def build_kbs(model: TriageModel, sizes: list[int], workdir: Path, kb_path: Path
             store.upsert_answers(rows[i : min(i + 10_000, size)], matrix[i : min(i + 10_000, size)], sha)
         store.close()
         kbs[size] = KnowledgeBase(size, path, matrix[:size], [r["id"] for r in rows[:size]])
-    return SyntheticKB(len(shipped), NOISE_NORM, mean_cos, kbs)
+    return BenchmarkKB(len(kb_corpus.load_shipped(kb_path)), info, kbs)

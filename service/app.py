@@ -15,15 +15,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from service import console, textprep
+from service import console, snapshot, textprep
 from service import observability as obs
 from service.batching import MicroBatcher
+from service.db import changes
 from service.incidents import build_incident_service, maintenance_loop
 from service.index import VectorIndex
 from service.inference import TriageModel, passage_text
 from service.logs import configure_logging
 from service.policy import Policy
-from service.replication import start_follower
+from service.replication import apply_changes, start_follower
 from service.request_log import REQUEST_ID_HEADER, RequestLogMiddleware, current_request_id
 from service.routers import answers, experts, feedback, meta, suggestions, triage
 from service.routers import incidents as incident_routes
@@ -40,13 +41,13 @@ def build_engine(settings: Settings) -> Engine:
     model = TriageModel.from_settings(settings)
     policy = Policy.from_file(settings.policy_path, model.manifest.label_sets)
     store = Store(settings.store)
-    index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates)
+    index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates, settings.ann)
     engine = Engine(model, store, index, policy, settings.max_suggestions)
     engine.incidents = build_incident_service(store, settings, model.dim)
     if store.count_answers() == 0 and settings.seed_kb is not None and Path(settings.seed_kb).is_file():
         seed_knowledge_base(engine, Path(settings.seed_kb))
     watermark = store.change_watermark()  # before loading: a change committed meanwhile is applied again, not lost
-    load_index(engine)
+    engine.index_watermark = load_index(engine, watermark, settings.index_snapshot_dir)
     attach_threads(engine)  # expert records and response history from imported threads (issue 14)
     engine.follower = start_follower(engine, watermark, settings.sync_poll_s)  # PostgreSQL: other replicas' writes
     return engine
@@ -61,7 +62,53 @@ def seed_knowledge_base(engine: Engine, path: Path) -> None:
     log.info("seeded the knowledge base with %d answers from %s", len(rows), path)
 
 
-def load_index(engine: Engine) -> None:
+def load_index(engine: Engine, watermark: int = 0, snapshots: Path | None = None) -> int:
+    """Fill the in-memory index: from the snapshot in `snapshots` plus the store's changes after it, or
+    (no usable snapshot) rebuilt from the store, then snapshotted. `watermark`: the store's change
+    watermark read before this call. Returns the change up to which the index is known to be current."""
+    current = engine.model.manifest.files.get("model.onnx", "")
+    if snapshots is not None:
+        t0 = time.perf_counter()
+        seen = snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store))
+        if seen is not None and seen > watermark:
+            log.info("index snapshot is ahead of the store's change feed (another store?); rebuilding")
+        elif seen is not None:
+            applied, seen = apply_changes_since(engine, seen)
+            if len(engine.index) == engine.store.count_answers():
+                log.info("index loaded from its snapshot: %d answers, %d changes applied, %.2f s",
+                         len(engine.index), applied, time.perf_counter() - t0)
+                if applied:
+                    save_snapshot(engine, snapshots, seen)
+                return seen
+            log.warning("index snapshot disagrees with the store after its changes; rebuilding")
+    t0 = time.perf_counter()
+    rebuild_index(engine)
+    log.info("index rebuilt from the store: %d answers in %.2f s", len(engine.index), time.perf_counter() - t0)
+    if snapshots is not None:
+        save_snapshot(engine, snapshots, watermark)
+    return watermark
+
+
+def save_snapshot(engine: Engine, folder: Path, watermark: int) -> None:
+    """A snapshot is a cache: failing to write one costs the next start a rebuild, nothing else."""
+    try:
+        snapshot.save(engine.index, folder, watermark, engine.model.manifest.files.get("model.onnx", ""),
+                      snapshot.store_identity(engine.store))
+    except (OSError, psycopg.Error) as exc:
+        log.warning("index snapshot not saved: %s", exc)
+
+
+def apply_changes_since(engine: Engine, seq: int) -> tuple[int, int]:
+    """Apply the store's answer changes after `seq` to the index; (changes applied, last seq)."""
+    applied = 0
+    while rows := changes.since(engine.store.query, seq):
+        apply_changes(engine, [r for r in rows if r[1] == changes.ANSWER])
+        applied += len(rows)
+        seq = rows[-1][0]
+    return applied, seq
+
+
+def rebuild_index(engine: Engine) -> None:
     """Rebuild the in-memory index from the store; re-embed answers embedded by another model."""
     rows, emb, model_shas = engine.store.all_answers()
     current = engine.model.manifest.files.get("model.onnx", "")
@@ -92,6 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.batcher.close()
         if engine.follower is not None:
             engine.follower.stop()
+            engine.index_watermark = max(engine.index_watermark, engine.follower.watermark)
+        if s.index_snapshot_dir is not None:  # local writes after index_watermark are applied again at start
+            save_snapshot(engine, s.index_snapshot_dir, engine.index_watermark)
         engine.store.close()
 
     app = FastAPI(title="Wegwijzer", version="0.1.0", lifespan=lifespan,

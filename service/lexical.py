@@ -69,6 +69,34 @@ class LexicalIndex:
         self._total_len -= int(self._doc_len[slot])
         self._doc_len[slot] = 0
 
+    def export(self) -> dict[str, np.ndarray]:
+        """Arrays that `restore` turns back into this index (service/snapshot.py persists them)."""
+        slots = np.array(sorted(self._docs), dtype=np.int64)
+        docs = [self._docs[int(s)] for s in slots]
+        lengths = np.fromiter((len(d[0]) for d in docs), dtype=np.int64, count=len(docs))
+        vocab = "\n".join(self._vocab).encode("utf-8")  # \w+ tokens hold no newline; ids are insertion order
+        return {"k1_b": np.array([self.k1, self.b]), "vocab": np.frombuffer(vocab, dtype=np.uint8),
+                "df": self._df[:len(self._vocab)].copy(), "doc_len": self._doc_len.copy(),
+                "total_len": np.array([self._total_len], dtype=np.int64), "slots": slots,
+                "offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+                "terms": np.concatenate([d[0] for d in docs]) if docs else np.zeros(0, np.int32),
+                "counts": np.concatenate([d[1] for d in docs]) if docs else np.zeros(0, np.float32)}
+
+    @classmethod
+    def restore(cls, state: dict[str, np.ndarray]) -> LexicalIndex:
+        k1, b = (float(x) for x in state["k1_b"])
+        index = cls(k1, b)
+        text = bytes(np.asarray(state["vocab"], dtype=np.uint8)).decode("utf-8")
+        index._vocab = {t: i for i, t in enumerate(text.split("\n"))} if text else {}
+        index._df = np.asarray(state["df"], dtype=np.int64).copy()
+        index._doc_len = np.asarray(state["doc_len"], dtype=np.float32).copy()
+        index._total_len = int(state["total_len"][0])
+        offsets, terms = np.asarray(state["offsets"]), np.asarray(state["terms"], dtype=np.int32)
+        counts = np.asarray(state["counts"], dtype=np.float32)
+        index._docs = {int(s): (terms[offsets[i]:offsets[i + 1]], counts[offsets[i]:offsets[i + 1]])
+                       for i, s in enumerate(np.asarray(state["slots"]))}
+        return index
+
     def scores_for(self, text: str, slots: np.ndarray) -> np.ndarray:
         """BM25 of the documents in `slots` (0 for empty slots) for the query `text`."""
         out = np.zeros(len(slots), dtype=np.float32)

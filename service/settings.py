@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.db.url import StoreUrl, parse_store_url
+from service.index import AnnConfig
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
 MODEL_POLICY = "policy.yaml"  # a model directory's tuned policy
@@ -38,6 +39,19 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     # Imported into an empty store at start (labels.md JSONL); None to start empty.
     seed_kb: Path | None = Path("training/data/kb.jsonl")
+    # The answer index (service/index.py, service/snapshot.py). Snapshots of it are kept in index_dir (unset:
+    # an `index` folder beside the SQLite store; on PostgreSQL only where index_dir is set, one per host)
+    # so a restart loads instead of rebuilding; the store stays the source of truth. From ann_min_answers
+    # live answers the index is an HNSW graph (ann_dtype vectors; candidates re-scored exactly) searched
+    # with ef = ann_expansion_search, chosen by bench/ann.py on real queries against the 100k benchmark
+    # knowledge base; exact search below.
+    index_snapshots: bool = True
+    index_dir: Path | None = None
+    ann_min_answers: int = Field(10_000, ge=1)
+    ann_expansion_search: int = Field(128, ge=8, le=4096)
+    ann_connectivity: int = Field(16, ge=4, le=128)
+    ann_dtype: Literal["i8", "f16", "f32"] = "i8"
+    ann_rerank: float = Field(4.0, ge=1, le=100)  # graph candidates per needed one, re-scored exactly
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     # API keys: {"key": "role"} with role forum, webcare or admin (JSON in WEGWIJZER_API_KEYS).
@@ -103,7 +117,7 @@ class Settings(BaseSettings):
     # json: one JSON object per line on stderr (for log shippers); console: readable lines for local use.
     log_format: Literal["json", "console"] = "json"
 
-    @field_validator("seed_kb", "console_reports_dir", "runtime_cache_dir", mode="before")
+    @field_validator("seed_kb", "console_reports_dir", "runtime_cache_dir", "index_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if v in ("", None) else v
@@ -160,6 +174,20 @@ class Settings(BaseSettings):
         if self.policy_file is not None and not self.policy_file.is_file():
             raise ValueError(f"policy file {self.policy_file} does not exist")
         return self
+
+    @property
+    def index_snapshot_dir(self) -> Path | None:
+        """Where index snapshots live (None: snapshots off)."""
+        if not self.index_snapshots:
+            return None
+        if self.index_dir is not None:
+            return self.index_dir
+        return self.store.path.parent / "index" if self.store.path is not None else None
+
+    @property
+    def ann(self) -> AnnConfig:
+        return AnnConfig(min_answers=self.ann_min_answers, expansion_search=self.ann_expansion_search,
+                         connectivity=self.ann_connectivity, dtype=self.ann_dtype, rerank=self.ann_rerank)
 
     @property
     def policy_path(self) -> Path:

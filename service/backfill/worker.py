@@ -25,7 +25,7 @@ def open_engine(model_dir: str, store_url: str, threads: int = 1) -> Engine:
                         intra_threads=threads)
     model = TriageModel.from_settings(settings)
     store = Store(settings.store)
-    index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates)
+    index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates, settings.ann)
     engine = Engine(model, store, index, Policy.from_file(settings.policy_path, model.manifest.label_sets),
                     settings.max_suggestions)
     rows, emb, shas = store.all_answers()
