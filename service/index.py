@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from models.native import usearch_index
 from service.lexical import LexicalIndex
 
 FILTER_FIELDS = ("product", "topic")
@@ -147,7 +148,7 @@ class VectorIndex:
         return code
 
     def _new_graph(self) -> Any:
-        from usearch.index import Index
+        Index = usearch_index()  # noqa: N806 - the class, loaded after OpenVINO (models/native.py)
 
         return Index(ndim=self.dim, metric="ip", dtype=self.ann.dtype, connectivity=self.ann.connectivity,
                      expansion_add=self.ann.expansion_add, expansion_search=self.ann.expansion_search)

@@ -32,7 +32,7 @@ from models.answerability import FILE as ANSWERABILITY_FILE
 from models.answerability import AnswerabilityModel
 from models.artifact import ArtifactError, Manifest, load_manifest, verify_hashes
 from models.runtime import RuntimeError_, Selection, select_runtime
-from models.runtime.probe import padded
+from models.runtime.probe import IR_BIN, padded
 from models.runtime.select import FILES as RUNTIME_FILES
 
 KB_CACHE_FILE = "kb_embeddings.npz"
@@ -66,6 +66,9 @@ class TriageModel:
         if verify_files:  # the graphs are hashed when their runtime loads them: only the one in use
             verify_hashes(self.directory, self.manifest, [f for f in self.manifest.files if f not in graphs])
         check = (lambda names: verify_hashes(self.directory, self.manifest, names)) if verify_files else None
+        # one cache folder per IR (by its hash): a compiled blob is never offered to another model
+        ir_sha = self.manifest.files.get(IR_BIN)
+        cache_dir = Path(cache_dir) / ir_sha[:16] if cache_dir is not None and ir_sha else None
         try:
             self.selection: Selection = select_runtime(
                 self.directory, list(self.manifest.label_sets), runtime, precision, intra_threads, inter_threads,

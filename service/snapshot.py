@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from models.native import usearch_index
 from service.index import FILTER_FIELDS, VectorIndex
 
 log = logging.getLogger("wegwijzer.snapshot")
@@ -125,9 +126,7 @@ def load(index: VectorIndex, folder: Path, model_sha: str, store_id: str = "") -
             raise ValueError("the snapshot's arrays disagree with its description")
         graph = None
         if meta["graph"]:
-            from usearch.index import Index
-
-            graph = Index.restore(str(folder / meta["graph"]))
+            graph = usearch_index().restore(str(folder / meta["graph"]))
             if graph is None or len(graph) != meta["answers"] or graph.ndim != index.dim:
                 raise ValueError("the snapshot's graph disagrees with its description")
         state = {"dim": meta["dim"], "ids": ids, "matrix": arrays["matrix"], "values": meta["values"],

@@ -167,7 +167,9 @@ def test_a_corrupted_graph_of_the_chosen_runtime_fails_loudly(tiny_model: Path, 
 def test_openvino_keeps_its_compiled_model_in_the_cache_dir(tiny_model: Path, tmp_path: Path) -> None:
     cache = tmp_path / "ov-cache"
     first = TriageModel(tiny_model, runtime="openvino", precision="f32", cache_dir=cache)
-    assert any(cache.iterdir())
+    ir_sha = json.loads((tiny_model / "manifest.json").read_text())["files"]["openvino/model.bin"]
+    assert [p.name for p in cache.iterdir()] == [ir_sha[:16]]  # one folder per IR: never another model's blob
+    assert any((cache / ir_sha[:16]).iterdir())
     again = TriageModel(tiny_model, runtime="openvino", precision="f32", cache_dir=cache)  # loads from the cache
     assert np.allclose(first.run(TEXTS)[1], again.run(TEXTS)[1], atol=1e-5)
 
@@ -181,3 +183,21 @@ def test_openvino_runs_from_many_threads_with_a_small_request_pool(tiny_model: P
         results = list(pool.map(lambda i: model.run([TEXTS[i % len(TEXTS)]])[1][0], range(40)))
     for i, emb in enumerate(results):
         assert np.allclose(emb, alone[i % len(TEXTS)], atol=1e-4)
+
+
+def test_openvino_still_loads_after_the_answer_index_used_usearch(tiny_model: Path) -> None:
+    """usearch loaded first used to break OpenVINO in the process (models/native.py); in a fresh
+    interpreter: build an HNSW index first, then load the model on OpenVINO and run it."""
+    import subprocess
+
+    code = ("import numpy as np\n"
+            "from service.index import AnnConfig, VectorIndex\n"
+            "idx = VectorIndex(8, ann=AnnConfig(min_answers=1))\n"
+            "v = np.eye(8, dtype=np.float32)\n"
+            "idx.rebuild([str(i) for i in range(8)], v, [{} for _ in range(8)])\n"
+            "from service.inference import TriageModel\n"
+            f"m = TriageModel({str(tiny_model)!r}, runtime='openvino', precision='f32', cache_dir=None)\n"
+            "print(m.runtime.name, len(m.predict(['geen bereik'])[0]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["openvino", "1"]
