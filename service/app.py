@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,7 +15,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service import console, textprep
-from service import observability as obs
 from service.batching import MicroBatcher
 from service.incidents import build_incident_service, maintenance_loop
 from service.index import VectorIndex
@@ -108,7 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(experts.router)
     console.install(app)
     install_handlers(app)
-    app.add_middleware(RequestLogMiddleware)  # outermost of ours: every line inside carries the request id
+    # outermost of ours: every line inside carries the request id; it also counts and times the request
+    app.add_middleware(RequestLogMiddleware)
     return app
 
 
@@ -132,15 +131,6 @@ def install_handlers(app: FastAPI) -> None:
         request_id = current_request_id()
         return JSONResponse({"detail": "internal error; the request was not processed"}, status_code=500,
                             headers={REQUEST_ID_HEADER: request_id} if request_id else None)
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next):  # noqa: ANN001, ANN202
-        start = time.perf_counter()
-        response = await call_next(request)
-        endpoint = getattr(request.scope.get("route"), "path", "unmatched")
-        obs.LATENCY.labels(endpoint).observe(time.perf_counter() - start)
-        obs.REQUESTS.labels(endpoint, str(response.status_code)).inc()
-        return response
 
 
 class _LazyApp:
