@@ -84,9 +84,9 @@ class Server:
 @contextlib.contextmanager
 def running_server(
     model_dir: Path, store_path: Path, log_path: Path, seed_kb: str = "", ready_timeout_s: float = 180.0,
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None, command: list[str] | None = None,
 ) -> Iterator[Server]:
-    """Start `python -m service`; cold start = process start until /readyz answers 200."""
+    """Start `python -m service` (or `command`); cold start = process start until /readyz answers 200."""
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -103,7 +103,7 @@ def running_server(
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd()
+        command or [sys.executable, "-m", "service"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd()
     )
     server = None
     try:
