@@ -1,6 +1,6 @@
 """What the HTTP path adds to one triage request (`python -m bench.http_overhead`).
 
-The same posts, one at a time, through
+The same posts, one at a time and each through every path in turn, through
   (a) `Engine.triage([post])` in-process,
   (b) the FastAPI app in-process (raw ASGI calls, no network, no client library),
   (c) a real `python -m service` on 127.0.0.1 with a keep-alive client (stdlib http.client and httpx),
@@ -69,7 +69,7 @@ def serve_cached() -> int:
 def asgi_caller(app: Any) -> Callable[[bytes], Any]:
     """One POST /v1/triage straight into the ASGI app; returns (status, body)."""
 
-    async def call(body: bytes) -> tuple[int, bytes]:
+    async def call(body: bytes, _: int = 0) -> tuple[int, bytes]:
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
                  "scheme": "http", "path": "/v1/triage", "raw_path": b"/v1/triage", "query_string": b"",
                  "root_path": "", "headers": [(b"host", b"bench"), (b"content-type", b"application/json"),
@@ -98,58 +98,50 @@ def asgi_caller(app: Any) -> Callable[[bytes], Any]:
     return call
 
 
-def time_asgi(runner: asyncio.Runner, app: Any, bodies: list[bytes], n: int, warmup: int) -> list[float]:
-    call = asgi_caller(app)
+class Paths:
+    """The ways one post can be sent, each a callable timed by `interleaved`."""
 
-    async def go() -> list[float]:
-        out = []
-        for i in range(warmup + n):
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection(server.HOST, port, timeout=server.TIMEOUT_S)
+        self.httpx = httpx.Client(base_url=f"http://{server.HOST}:{port}", timeout=server.TIMEOUT_S)
+
+    def http_client(self, body: bytes, _: int = 0) -> None:
+        """stdlib http.client, one keep-alive connection."""
+        self.conn.request("POST", "/v1/triage", body=body, headers={"content-type": "application/json"})
+        r = self.conn.getresponse()
+        r.read()
+        if r.status != 200:
+            raise RuntimeError(f"POST /v1/triage answered {r.status}")
+
+    def httpx_client(self, body: bytes, _: int = 0) -> None:
+        """httpx.Client, keep-alive (what bench/server.py's load generator uses, but sync)."""
+        r = self.httpx.post("/v1/triage", content=body, headers={"content-type": "application/json"})
+        if r.status_code != 200:
+            raise RuntimeError(f"POST /v1/triage answered {r.status_code}")
+
+    def close(self) -> None:
+        self.conn.close()
+        self.httpx.close()
+
+
+async def interleaved(paths: dict[str, Callable[[bytes, int], Any]], bodies: list[bytes], n: int,
+                      warmup: int) -> dict[str, list[float]]:
+    """Post i goes through every path in turn before post i+1, so the paths share the machine's
+    background load (the shared machine's load moves by the minute). A path returning an awaitable
+    is awaited; the others block this event loop, which nothing else uses meanwhile."""
+    out: dict[str, list[float]] = {k: [] for k in paths}
+    for i in range(-warmup, n):
+        body = bodies[i % len(bodies)]
+        for key, fn in paths.items():
             t0 = time.perf_counter()
-            status, _ = await call(bodies[i % len(bodies)])
+            res = fn(body, i % len(bodies))
+            if asyncio.iscoroutine(res):
+                status, _ = await res
+                if status != 200:
+                    raise RuntimeError(f"{key}: POST /v1/triage answered {status}")
             dt = time.perf_counter() - t0
-            if status != 200:
-                raise RuntimeError(f"ASGI POST /v1/triage answered {status}")
-            if i >= warmup:
-                out.append(dt)
-        return out
-
-    return runner.run(go())
-
-
-def time_http_client(port: int, bodies: list[bytes], n: int, warmup: int) -> list[float]:
-    """stdlib http.client, one keep-alive connection, sequential."""
-    conn = http.client.HTTPConnection(server.HOST, port, timeout=server.TIMEOUT_S)
-    headers = {"content-type": "application/json"}
-    out = []
-    try:
-        for i in range(warmup + n):
-            t0 = time.perf_counter()
-            conn.request("POST", "/v1/triage", body=bodies[i % len(bodies)], headers=headers)
-            r = conn.getresponse()
-            r.read()
-            dt = time.perf_counter() - t0
-            if r.status != 200:
-                raise RuntimeError(f"POST /v1/triage answered {r.status}")
-            if i >= warmup:
-                out.append(dt)
-    finally:
-        conn.close()
-    return out
-
-
-def time_httpx(port: int, bodies: list[bytes], n: int, warmup: int) -> list[float]:
-    """httpx.Client, keep-alive, sequential (what bench/server.py's load generator uses, but sync)."""
-    out = []
-    with httpx.Client(base_url=f"http://{server.HOST}:{port}", timeout=server.TIMEOUT_S) as client:
-        for i in range(warmup + n):
-            t0 = time.perf_counter()
-            r = client.post("/v1/triage", content=bodies[i % len(bodies)],
-                            headers={"content-type": "application/json"})
-            dt = time.perf_counter() - t0
-            if r.status_code != 200:
-                raise RuntimeError(f"POST /v1/triage answered {r.status_code}")
-            if i >= warmup:
-                out.append(dt)
+            if i >= 0:
+                out[key].append(dt)
     return out
 
 
@@ -274,30 +266,42 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         say(f"  {label:<58} p50 {s['p50_ms']:>7} ms  p99 {s['p99_ms']:>7} ms  (load {os.getloadavg()[0]:.2f})")
 
     runner = _runner()
+    labels = {"engine": "(a) Engine.triage([post]) in-process",
+              "asgi": "(b) ASGI app in-process, all middleware",
+              "asgi_no_middleware": "(b') ASGI app in-process, no middleware",
+              "server_http_client": "(c) python -m service, http.client keep-alive",
+              "server_httpx": "(c') python -m service, httpx.Client keep-alive"}
     for mode in ("real", "cached"):
-        say(f"[{'real model' if mode == 'real' else 'cached engine (model cost ~0)'}]")
-        res: dict[str, Any] = {}
+        say(f"[{'real model' if mode == 'real' else 'cached engine (model cost ~0)'}; paths interleaved per post]")
         if mode == "cached":
             cache_engine(engine)
             for p in posts:
                 engine.triage([p])
-        show("engine", "(a) Engine.triage([post]) in-process",
-             [_timed(lambda i=i: engine.triage([posts[i % len(posts)]])) for i in range(-warmup, n)][warmup:], res)
-        show("asgi", "(b) ASGI app in-process, all middleware", time_asgi(runner, make_app(engine, settings), bodies,
-                                                                          n, warmup), res)
-        if mode == "cached":
-            show("asgi_no_middleware", "(b') ASGI app in-process, no middleware",
-                 time_asgi(runner, make_app(engine, settings, middleware=False), bodies, n, warmup), res)
         cmd = [sys.executable, "-m", "bench.http_overhead", "--serve-cached"] if mode == "cached" else None
         with server.running_server(args.model, store, work / f"server-{mode}.log", command=cmd) as srv:
-            show("server_http_client", "(c) python -m service, http.client keep-alive",
-                 time_http_client(srv.port, bodies, n, warmup + len(bodies)), res)
-            show("server_httpx", "(c') python -m service, httpx.Client keep-alive",
-                 time_httpx(srv.port, bodies, n, warmup), res)
-        res["http_minus_inprocess_p50_ms"] = round(res["server_http_client"]["p50_ms"] - res["engine"]["p50_ms"], 3)
-        res["asgi_minus_inprocess_p50_ms"] = round(res["asgi"]["p50_ms"] - res["engine"]["p50_ms"], 3)
-        say(f"  HTTP adds at p50: {res['http_minus_inprocess_p50_ms']} ms over the network (c - a), "
-            f"{res['asgi_minus_inprocess_p50_ms']} ms in-process (b - a)")
+            clients = Paths(srv.port)
+            paths: dict[str, Callable[[bytes, int], Any]] = {
+                "engine": lambda _, j: engine.triage([posts[j]]), "asgi": asgi_caller(make_app(engine, settings)),
+                "server_http_client": clients.http_client, "server_httpx": clients.httpx_client}
+            if mode == "cached":
+                paths["asgi_no_middleware"] = asgi_caller(make_app(engine, settings, middleware=False))
+            # the server's cache fills during the warm-up: every post is sent once before timing starts
+            samples = runner.run(interleaved(paths, bodies, n, warmup + (len(bodies) if mode == "cached" else 0)))
+            clients.close()
+        res: dict[str, Any] = {}
+        for key in labels:
+            if key in samples:
+                s = res[key] = summary_ms(samples[key])
+                say(f"  {labels[key]:<58} p50 {s['p50_ms']:>7} ms  p99 {s['p99_ms']:>7} ms")
+        for key, other in (("server_http_client", "http_minus_inprocess"), ("asgi", "asgi_minus_inprocess")):
+            diffs = [x - y for x, y in zip(samples[key], samples["engine"], strict=True)]
+            res[other + "_p50_ms"] = round(res[key]["p50_ms"] - res["engine"]["p50_ms"], 3)
+            res[other + "_paired_median_ms"] = round(statistics.median(diffs) * 1000, 3)
+        res["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        say(f"  HTTP adds at p50: {res['http_minus_inprocess_p50_ms']} ms over the network (c - a; median of the "
+            f"paired differences {res['http_minus_inprocess_paired_median_ms']} ms), "
+            f"{res['asgi_minus_inprocess_p50_ms']} ms in-process (b - a; paired "
+            f"{res['asgi_minus_inprocess_paired_median_ms']} ms); load average now {os.getloadavg()[0]:.2f}")
         result[mode] = res
     out = engine.triage([posts[0]])[0]
     say("[pieces of the HTTP path alone, µs per call]")
@@ -308,12 +312,6 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     engine.store.close()
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
-
-
-def _timed(fn: Callable[[], Any]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> int:
