@@ -1,7 +1,8 @@
 """POST /v1/triage and /v1/triage/batch.
 
-The endpoints are `async def` and hand only the model run to the thread pool: a sync endpoint
-would also have its response validated in a second thread-pool hop. The TriageOut they return is
+The endpoints are `async def` and hand only the model run to a thread (the pool's, or with
+micro-batching the batcher's worker, awaited in the loop): a sync endpoint would also have its
+response validated in a second thread-pool hop. The TriageOut they return is
 serialised once, by FastAPI's pydantic-core path straight to JSON bytes (a custom response class,
 orjson's included, would turn that path off: `python -m bench.http_overhead` measures both)."""
 
@@ -22,8 +23,7 @@ router = APIRouter(prefix="/v1", tags=["triage"], dependencies=[Depends(require_
 async def triage(post: PostIn, batcher: BatcherDep, settings: SettingsDep) -> TriageOut:
     check_text_limits(post.title, post.body, settings)
     try:
-        # the thread pool copies the context, so the request id stays bound in the model run's log lines
-        return await run_in_threadpool(batcher.submit, post, timeout=settings.request_timeout_s)
+        return await batcher.submit_async(post, timeout=settings.request_timeout_s)
     except Overloaded as exc:
         raise HTTPException(503, f"overloaded: {exc}; retry shortly", headers={"Retry-After": "1"}) from exc
     except TimeoutError as exc:
