@@ -71,12 +71,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="WEGWIJZER_MICRO_BATCH_MAX values (1 = off)")
     ap.add_argument("--batch", type=int, default=256, help="posts per /v1/triage/batch request")
     ap.add_argument("--batches", type=int, default=3)
+    ap.add_argument("--cached", action="store_true",
+                    help="serve a cached engine (bench.http_overhead): the model costs ~0, the HTTP path is measured")
+    ap.add_argument("--posts", type=int, default=0, help="cycle only the first N test posts (0: all)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
-    posts = workload.load_posts()
+    posts = workload.load_posts()[: args.posts or None]
     bodies = [json.dumps({"title": p.get("title") or "", "body": p["body"]}, ensure_ascii=False).encode()
               for p in posts]
-    result: dict[str, Any] = {"rates": args.rates, "seconds": args.seconds,
+    result: dict[str, Any] = {"rates": args.rates, "seconds": args.seconds, "cached_engine": args.cached,
+                              "posts": len(posts),
                               "load_average_at_start": [round(x, 2) for x in os.getloadavg()], "micro_batching": {}}
     with tempfile.TemporaryDirectory(prefix="wegwijzer-load-") as tmp:
         work = Path(tmp)
@@ -87,7 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         for mb in args.micro_batch:
             say(f"[micro-batching {'off' if mb == 1 else f'max {mb}'}]")
             env = {"WEGWIJZER_MICRO_BATCH_MAX": str(mb)}
-            with server.running_server(args.model, store, work / f"mb{mb}.log", extra_env=env) as srv:
+            cmd = [sys.executable, "-m", "bench.http_overhead", "--serve-cached"] if args.cached else None
+            with server.running_server(args.model, store, work / f"mb{mb}.log", extra_env=env, command=cmd) as srv:
+                if args.cached:  # every post once, so the phases only meet the cache
+                    with httpx.Client(base_url=srv.url, timeout=60) as client:
+                        for body in bodies:
+                            client.post("/v1/triage", content=body, headers={"content-type": "application/json"})
                 result["micro_batching"][str(mb)] = rates_phase(srv, bodies, args.rates, args.seconds)
         if args.batch:
             say(f"[POST /v1/triage/batch, {args.batch} posts, {args.batches} batches after one warm-up]")
