@@ -1,7 +1,7 @@
 """Typed dependencies for the routers.
 
 They are `async def` on purpose: none of them blocks, and FastAPI runs a sync dependency in the
-thread pool, one hop (~80 µs on a busy 2-core machine, more under load) per dependency per request."""
+thread pool, one hop (50–80 µs on the shared 2-core machine, more under load) per dependency per request."""
 
 from __future__ import annotations
 
