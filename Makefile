@@ -94,6 +94,7 @@ data-report: $(STAMP) ## counts, splits, duplicates and diversity of the shipped
 	$(PY) -m training report $(DATA)
 
 bench: $(STAMP) $(MODEL)/manifest.json ## speed benchmarks; write bench/*results*.json (and results.md)
+	$(PY) -m bench.side_by_side --model $(MODEL)
 	$(PY) -m bench
 	$(PY) -m bench.ann --model $(MODEL)
 	$(PY) -m bench.incidents --json bench/incidents_results.json

@@ -14,7 +14,7 @@ from service.triage import Engine
 # (category, function name, path fragment): the first match on the way down the call tree counts.
 CATEGORIES = [
     ("tokenisation", "encode", "service/inference.py"),
-    ("onnx_run", "run", "onnxruntime"),
+    ("model_run", "run", "models/runtime/"),
     ("vector_search", "search", "service/index.py"),
     ("suggestion_lookup_sqlite", "_suggestion", "service/triage.py"),
     ("routing_policy", "decide", "service/policy.py"),
@@ -90,8 +90,8 @@ def _cprofile(engine: Engine, posts: list[PostIn], n: int) -> tuple[str, dict[st
     return buf.getvalue(), totals, "cProfile"
 
 
-class _TimedSession:
-    """Stands in for the onnxruntime session and times its run()."""
+class _TimedRuntime:
+    """Stands in for the model's runtime (OpenVINO or onnxruntime) and times its run()."""
 
     def __init__(self, inner: Any, acc: dict[str, float]) -> None:
         self._inner, self._acc = inner, acc
@@ -101,7 +101,7 @@ class _TimedSession:
         try:
             return self._inner.run(*args, **kwargs)
         finally:
-            self._acc["onnx_run"] += time.perf_counter() - t0
+            self._acc["model_run"] += time.perf_counter() - t0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -118,20 +118,20 @@ def _timed(fn: Any, acc: dict[str, float], key: str) -> Any:
     return wrapper
 
 
-PARTS = ("tokenisation", "onnx_run", "vector_search", "suggestion_lookup_sqlite", "routing_policy")
+PARTS = ("tokenisation", "model_run", "vector_search", "suggestion_lookup_sqlite", "routing_policy")
 
 
 def timed_breakdown(engine: Engine, posts: list[PostIn], n: int) -> dict[str, Any]:
     """Per post, inside real Engine.triage calls: timers wrapped around the tokenisation
-    (TriageModel.encode: tokenizer + padding into arrays), the ONNX run, the vector search, the
+    (TriageModel.encode: tokenizer + padding into arrays), the model run, the vector search, the
     SQLite lookups of the suggested answers and the routing policy; the rest of the call is
     Python around them (text clean-up, head post-processing, language detection, pydantic
     response objects, metrics). The wrappers are removed afterwards."""
     model, index, store, policy = engine.model, engine.index, engine.store, engine.policy
     acc: dict[str, float] = {k: 0.0 for k in PARTS}
-    session = model.session
+    runtime = model.runtime
     model.encode = _timed(model.encode, acc, "tokenisation")  # type: ignore[method-assign]
-    model.session = _TimedSession(session, acc)
+    model.runtime = _TimedRuntime(runtime, acc)  # type: ignore[assignment]
     index.search = _timed(index.search, acc, "vector_search")  # type: ignore[method-assign]
     store.get_answer = _timed(store.get_answer, acc, "suggestion_lookup_sqlite")  # type: ignore[method-assign]
     policy.decide = _timed(policy.decide, acc, "routing_policy")  # type: ignore[method-assign]
@@ -152,7 +152,7 @@ def timed_breakdown(engine: Engine, posts: list[PostIn], n: int) -> dict[str, An
     finally:
         for obj, name in ((model, "encode"), (index, "search"), (store, "get_answer"), (policy, "decide")):
             obj.__dict__.pop(name, None)
-        model.session = session
+        model.runtime = runtime
     mean = {k: float(np.mean(v)) * 1000 for k, v in parts.items()}
     return {
         "posts": n,
@@ -167,7 +167,7 @@ def timed_breakdown(engine: Engine, posts: list[PostIn], n: int) -> dict[str, An
 
 
 NAMES = {
-    "onnx_run": "the ONNX run",
+    "model_run": "the model run",
     "tokenisation": "tokenisation (tokenizer + padding)",
     "vector_search": "the vector search",
     "suggestion_lookup_sqlite": "SQLite lookups of the suggestions",

@@ -75,6 +75,24 @@ def _served_lines(served: dict[str, Any], agreement: dict[str, Any] | None) -> l
     return lines
 
 
+def _runtime_lines(m: Manifest) -> list[str]:
+    """The export parity gate (dev split, against torch fp32) for each runtime's graph."""
+    rows = ["| graph | runtime, precision | posts | lowest head agreement | embedding cosine min | passes |",
+            "| --- | --- | ---: | ---: | ---: | --- |"]
+    onnx = m.metrics.get("onnx_export")
+    if isinstance(onnx, dict) and isinstance(onnx.get("dev_parity"), dict):
+        par = onnx["dev_parity"]
+        agree = par.get("argmax_agreement") or {"-": float("nan")}
+        rows.append(f"| model.onnx | onnxruntime, {onnx.get('chosen')} | {m.details.get('dev_posts', '-')} | "
+                    f"{_fmt(min(agree.values()))} | "
+                    f"{_fmt(par.get('embedding_cosine_min'))} | yes |")
+    for precision, par in (m.metrics.get("openvino_export") or {}).items():
+        agree = par.get("argmax_agreement") or {"-": float("nan")}
+        rows.append(f"| openvino/model.xml | OpenVINO, {precision} | {par.get('n')} | {_fmt(min(agree.values()))} | "
+                    f"{_fmt(par.get('embedding_cosine_min'))} | {'yes' if par.get('passes') else 'no'} |")
+    return rows if len(rows) > 2 else []
+
+
 def render_model_card(m: Manifest) -> str:
     lines = [f"# {TITLES[m.kind]}", "", f"- Base model: `{m.base_model}`"]
     if m.source:
@@ -93,6 +111,12 @@ def render_model_card(m: Manifest) -> str:
                   for h in m.label_sets]
     if m.retrieval:
         lines += ["", "## Retrieval", "", *_retrieval_lines(m)]
+    runtime = _runtime_lines(m)
+    if runtime:
+        lines += ["", "## Runtimes (export parity gate on dev, against torch fp32)", "",
+                  "The service picks OpenVINO where the model has its IR and it passes a start-up check "
+                  "on the CPU it runs on (bf16 with AMX or AVX512-BF16, else f32), else onnxruntime.", "",
+                  *runtime]
     if isinstance(m.metrics.get("test_served"), dict):
         lines += ["", "## Served decision (test split)", "",
                   *_served_lines(m.metrics["test_served"], m.metrics.get("annotator_agreement"))]

@@ -35,8 +35,7 @@ log = logging.getLogger("wegwijzer")
 
 
 def build_engine(settings: Settings) -> Engine:
-    model = TriageModel(settings.model_dir, settings.intra_threads, settings.inter_threads,
-                        verify_files=settings.verify_model_files, spinning=settings.ort_spinning)
+    model = TriageModel.from_settings(settings)
     policy = Policy.from_file(settings.policy_path, model.manifest.label_sets)
     store = Store(settings.store)
     index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates)

@@ -1,5 +1,6 @@
-"""ONNX inference for a triage model directory: one encoder pass per post gives
-the head logits and the retrieval embedding. Imports no torch.
+"""Inference for a triage model directory: one encoder pass per post gives the head logits
+and the retrieval embedding, on the runtime models/runtime picks (OpenVINO or onnxruntime).
+Imports no torch.
 
 Model directory contract (see models/artifact.py):
     manifest.json   kind "triage-model", label_sets, calibration (temperature per
@@ -8,6 +9,8 @@ Model directory contract (see models/artifact.py):
     model.onnx      inputs input_ids, attention_mask (int64, [batch, tokens]);
                     outputs logits_<head> [batch, n_labels] per head, embedding [batch, dim]
                     (mean-pooled, L2-normalised)
+    openvino/model.xml, .bin   optional: the same graph as OpenVINO IR (fp16 weights)
+    runtime_probe.npz  optional: the parity probe the chosen runtime must pass at start
     tokenizer.json
     answerability.json  optional: "does this answer solve this post?" (models/answerability.py)
     kb_embeddings.npz   optional: passage embeddings of the training knowledge base, keyed by
@@ -20,16 +23,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from models.answerability import FILE as ANSWERABILITY_FILE
 from models.answerability import AnswerabilityModel
-from models.artifact import ArtifactError, Manifest, load_manifest
+from models.artifact import ArtifactError, Manifest, load_manifest, verify_hashes
+from models.runtime import RuntimeError_, Selection, select_runtime
+from models.runtime.probe import padded
+from models.runtime.select import FILES as RUNTIME_FILES
 
-ONNX_FILE = "model.onnx"
 KB_CACHE_FILE = "kb_embeddings.npz"
 
 
@@ -53,17 +58,22 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 class TriageModel:
     def __init__(self, directory: str | Path, intra_threads: int = 1, inter_threads: int = 1,
-                 verify_files: bool = True, spinning: bool = False) -> None:
+                 verify_files: bool = True, spinning: bool = False, runtime: str = "auto",
+                 precision: str = "auto", cache_dir: Path | None = None) -> None:
         self.directory = Path(directory)
-        self.manifest: Manifest = load_manifest(self.directory, kind="triage-model", verify_files=verify_files)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = intra_threads
-        opts.inter_op_num_threads = inter_threads
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-        opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
-        self.session = ort.InferenceSession(str(self.directory / ONNX_FILE), opts,
-                                            providers=["CPUExecutionProvider"])
+        self.manifest: Manifest = load_manifest(self.directory, kind="triage-model", verify_files=False)
+        graphs = set(RUNTIME_FILES["openvino"] + RUNTIME_FILES["onnxruntime"])
+        if verify_files:  # the graphs are hashed when their runtime loads them: only the one in use
+            verify_hashes(self.directory, self.manifest, [f for f in self.manifest.files if f not in graphs])
+        check = (lambda names: verify_hashes(self.directory, self.manifest, names)) if verify_files else None
+        try:
+            self.selection: Selection = select_runtime(
+                self.directory, list(self.manifest.label_sets), runtime, precision, intra_threads, inter_threads,
+                spinning, export_parity=self.manifest.metrics.get("openvino_export"), cache_dir=cache_dir,
+                check_files=check)
+        except RuntimeError_ as exc:
+            raise ArtifactError(str(exc)) from exc
+        self.runtime = self.selection.runtime
         self.tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
         self.tokenizer.no_padding()  # padding and the attention mask are built here, per batch
         self.tokenizer.enable_truncation(self.manifest.max_length)
@@ -79,6 +89,14 @@ class TriageModel:
         self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
         self.kb_cache = self._load_kb_cache()
         self.answerability = self._load_answerability()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> TriageModel:
+        """The model as service/settings.py configures it (directory, threads, runtime)."""
+        return cls(settings.model_dir, settings.intra_threads, settings.inter_threads,
+                   verify_files=settings.verify_model_files, spinning=settings.ort_spinning,
+                   runtime=settings.runtime, precision=settings.runtime_precision,
+                   cache_dir=settings.runtime_cache_dir)
 
     def _load_answerability(self) -> AnswerabilityModel | None:
         """The answerability model (answerability.json), hash-checked through the manifest."""
@@ -108,27 +126,22 @@ class TriageModel:
         return {str(k): emb[i] for i, k in enumerate(keys)}
 
     def _check_outputs(self) -> None:
-        names = {o.name: o for o in self.session.get_outputs()}
+        names = self.runtime.output_names
+        what = f"{self.directory}: the {self.runtime.name} graph"
         for head, labels in self.manifest.label_sets.items():
-            out = names.get(f"logits_{head}")
-            if out is None:
-                raise ArtifactError(f"{self.directory}: model.onnx has no output logits_{head}")
-            if isinstance(out.shape[-1], int) and out.shape[-1] != len(labels):
-                raise ArtifactError(f"{self.directory}: logits_{head} has {out.shape[-1]} classes, "
-                                    f"the manifest lists {len(labels)}")
+            if f"logits_{head}" not in names:
+                raise ArtifactError(f"{what} has no output logits_{head}")
+            width = self.runtime.output_width(f"logits_{head}")
+            if width is not None and width != len(labels):
+                raise ArtifactError(f"{what}: logits_{head} has {width} classes, the manifest lists {len(labels)}")
         if "embedding" not in names:
-            raise ArtifactError(f"{self.directory}: model.onnx has no output 'embedding'")
+            raise ArtifactError(f"{what} has no output 'embedding'")
 
     def encode(self, texts: list[str], prefix: str) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids and attention mask [batch, longest text] for `prefix + text` (int64, padded here)."""
+        """Token ids and attention mask for `prefix + text` (int64), padded to the longest text,
+        rounded up to the runtime's bucket (pad_multiple tokens) where it has one."""
         encs = self.tokenizer.encode_batch([prefix + t for t in texts])
-        width = max(len(e.ids) for e in encs)
-        ids = np.full((len(encs), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(encs), width), dtype=np.int64)
-        for i, e in enumerate(encs):
-            ids[i, :len(e.ids)] = e.ids
-            mask[i, :len(e.ids)] = e.attention_mask
-        return ids, mask
+        return padded([np.asarray(e.ids) for e in encs], self.pad_id, self.runtime.pad_multiple)
 
     def run(self, texts: list[str], prefix: str | None = None, chunk: int = 32, embedding_only: bool = False
             ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -150,10 +163,9 @@ class TriageModel:
     def _run_padded(self, texts: list[str], prefix: str, embedding_only: bool = False
                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         ids, mask = self.encode(texts, prefix)
-        feeds = {"input_ids": ids, "attention_mask": mask}
         if embedding_only:
-            return {}, self.session.run(["embedding"], feeds)[0]
-        outs = self.session.run(self._outputs, feeds)
+            return {}, self.runtime.run(["embedding"], ids, mask)[0]
+        outs = self.runtime.run(self._outputs, ids, mask)
         return {h: outs[i] for i, h in enumerate(self.heads)}, outs[-1]
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -194,8 +206,10 @@ class TriageModel:
 
     @property
     def dim(self) -> int:
-        shape = [o for o in self.session.get_outputs() if o.name == "embedding"][0].shape
-        return int(shape[-1])
+        width = self.runtime.output_width("embedding")
+        if width is None:
+            raise ArtifactError(f"{self.directory}: the embedding output has no fixed width")
+        return width
 
 
 def passage_text(answer: dict) -> str:

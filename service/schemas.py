@@ -185,12 +185,21 @@ class FeedbackOut(BaseModel):
     stored: bool = True
 
 
+class RuntimeOut(BaseModel):
+    name: Literal["openvino", "onnxruntime"]
+    precision: str = Field(description="what the matrix products run in: bf16, f32 or int8+f32")
+    pad_multiple: int = Field(description="batches are padded to a multiple of this many tokens (0: to the longest)")
+    cpu: dict = Field(description="CPU model, the flags that decide the precision, and whether it has native bf16")
+    tried: list[dict] = Field(description="each runtime tried at start, in order: ok, reason, start-up parity probe")
+
+
 class ModelOut(BaseModel):
     version: str
     base_model: str
     label_sets: dict[str, list[str]]
     thresholds: dict[str, float]
     retrieval_threshold: float
+    runtime: RuntimeOut
     metrics: dict
     created_at: str
 

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     api_keys: dict[str, str] = Field(default_factory=dict)
     auth_enabled: bool = True
     intra_threads: int = Field(2, ge=1, le=64)
+    # Which runtime runs the model (models/runtime): auto = OpenVINO where the model has its IR and
+    # it passes the start-up parity check on this CPU, else onnxruntime. Precision of OpenVINO:
+    # auto = bf16 on CPUs with AMX or AVX512-BF16, else f32.
+    runtime: Literal["auto", "openvino", "onnxruntime"] = "auto"
+    runtime_precision: Literal["auto", "bf16", "f32"] = "auto"
+    # OpenVINO keeps compiled models here, so a restart skips most of the compile; None: no cache.
+    runtime_cache_dir: Path | None = Path("var/openvino-cache")
     inter_threads: int = Field(1, ge=1, le=64)
     # onnxruntime worker threads busy-wait between ops; off, they leave the cores to numpy and
     # the other requests (measured by `make bench`).
@@ -96,7 +103,7 @@ class Settings(BaseSettings):
     # json: one JSON object per line on stderr (for log shippers); console: readable lines for local use.
     log_format: Literal["json", "console"] = "json"
 
-    @field_validator("seed_kb", "console_reports_dir", mode="before")
+    @field_validator("seed_kb", "console_reports_dir", "runtime_cache_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if v in ("", None) else v

@@ -141,7 +141,7 @@ def open_engine(model_dir: str | None, store_path: str | None, threads: int = 2)
     if store_path:  # a path or a store URL
         overrides["store_url"] = store_path
     settings = Settings(**overrides)
-    model = TriageModel(settings.model_dir, settings.intra_threads, settings.inter_threads)
+    model = TriageModel.from_settings(settings)
     store = Store(settings.store)
     engine = Engine(model, store, VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates),
                     Policy.from_file(settings.policy_path, model.manifest.label_sets))

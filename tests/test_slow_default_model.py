@@ -51,6 +51,25 @@ def test_onnx_embeddings_match_torch_on_the_test_split(default_model: Path) -> N
     assert min(result["argmax_agreement"].values()) >= 0.98, result
 
 
+@pytest.mark.parametrize("precision", ["f32", "bf16"])
+def test_openvino_graph_meets_the_parity_gate_on_the_test_split(default_model: Path, precision: str) -> None:
+    """The IR the service prefers, at each precision, against torch fp32 on test (not seen by the export)."""
+    from models.runtime import IR_XML, compare, cpu_features, passes
+    from models.runtime.openvino_runtime import OpenVinoRuntime
+    from models.runtime.probe import EXPORT_GATE
+    from training.export_openvino import make_probe
+
+    if precision == "bf16" and not cpu_features().bf16:
+        pytest.skip("this CPU has no native bf16")
+    m = load_manifest(default_model, verify_files=False)
+    cfg, model = load_checkpoint_model(default_model)
+    batcher = Batcher(load_tokenizer(cfg.base), m.max_length)
+    texts = [post_text(r) for r in load_posts(TEST / "posts.jsonl")]
+    probe = make_probe(model.eval(), [batcher(texts[i:i + 32]) for i in range(0, len(texts), 32)])
+    result = compare(probe, OpenVinoRuntime(default_model / IR_XML, precision, threads=2), list(m.label_sets))
+    assert passes(result, EXPORT_GATE), result
+
+
 def test_eval_commands_on_the_test_split(default_model: Path, tmp_path: Path) -> None:
     posts_json, retrieval_json = tmp_path / "posts.json", tmp_path / "retrieval.json"
     assert eval_main(["posts", str(TEST / "posts.jsonl"), "--model", str(default_model), "--json", str(posts_json),

@@ -61,6 +61,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_openvino(args: argparse.Namespace) -> int:
+    from training.export_openvino import add_openvino
+
+    print(json.dumps(add_openvino(Path(args.model), Path(args.data)), indent=2))
+    return 0
+
+
 def cmd_fit_answerability(args: argparse.Namespace) -> int:
     from training.answerability import fit_answerability
 
@@ -144,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True)
     e.add_argument("--data", default="training/data")
     e.set_defaults(func=cmd_export)
+    ov = sub.add_parser("export-openvino", help="add the OpenVINO IR and the runtime parity probe to a trained "
+                                                "model, from its best checkpoint")
+    ov.add_argument("--model", required=True)
+    ov.add_argument("--data", default="training/data")
+    ov.set_defaults(func=cmd_export_openvino)
     a = sub.add_parser("fit-answerability", help="fit the answerability model (does this answer solve this post?) "
                                                  "on the train queries, threshold on dev; store it in the model")
     a.add_argument("--model", required=True)

@@ -30,6 +30,7 @@ from training.config import TrainConfig
 from training.corpus import Corpus, load_corpus
 from training.data_io import post_text, rows_sha256
 from training.export_onnx import export_with_parity_gate, parity
+from training.export_openvino import export_openvino
 from training.model import MultiTaskModel
 from training.schema import LabelConfig
 
@@ -378,6 +379,7 @@ def train_model(data: Path, out: Path, cfg: TrainConfig, labels: LabelConfig | N
              "details": {"history": training["history"], "train_posts": len(corpus.posts.splits["train"]),
                          "dev_posts": len(corpus.posts.splits["dev"])}}
     manifest = write_artifact(out, model, corpus, cfg, tokenizer, facts)
+    manifest.metrics["openvino_export"] = export_openvino(model, out, text_batches(batcher, corpus.posts.splits["dev"]))
     write_kb_embeddings(out, corpus.kb)
     test_batches = text_batches(batcher, corpus.posts.splits["test"])
     manifest.metrics["onnx_parity_test"] = parity(model, out / "model.onnx", test_batches)
@@ -403,9 +405,12 @@ def write_kb_embeddings(out: Path, kb: list[dict]) -> None:
 
 
 def served_files(out: Path) -> list[str]:
+    from models.answerability import FILE as ANSWERABILITY_FILE
+    from models.runtime.probe import IR_BIN, IR_XML, PROBE_FILE
     from service.inference import KB_CACHE_FILE
 
-    return ["model.onnx", "tokenizer.json"] + ([KB_CACHE_FILE] if (out / KB_CACHE_FILE).is_file() else [])
+    optional = [KB_CACHE_FILE, IR_XML, IR_BIN, PROBE_FILE, ANSWERABILITY_FILE]
+    return ["model.onnx", "tokenizer.json"] + [f for f in optional if (out / f).is_file()]
 
 
 def load_checkpoint_model(model_dir: Path, base: str | None = None,
@@ -437,6 +442,8 @@ def reexport(model_dir: Path, data: Path) -> Manifest:
     manifest.metrics["retrieval_decision"] = retrieval_decision(cfg, retrieval, {})
     manifest.retrieval.update({"threshold": retrieval["threshold"], "lexical_weight": retrieval["lexical_weight"],
                                "lexical_candidates": cfg.lexical_candidates, "encoder": cfg.retrieval})
+    manifest.metrics["openvino_export"] = export_openvino(model, model_dir,
+                                                          text_batches(batcher, corpus.posts.splits["dev"]))
     save_serving_tokenizer(tokenizer, model_dir)
     write_manifest(model_dir, manifest, ["model.onnx", "tokenizer.json"])
     write_kb_embeddings(model_dir, corpus.kb)

@@ -23,8 +23,7 @@ from service.triage import Engine
 def open_engine(model_dir: str, store_url: str, threads: int = 1) -> Engine:
     settings = Settings(model_dir=model_dir, store_url=store_url, auth_enabled=False, seed_kb=None,
                         intra_threads=threads)
-    model = TriageModel(settings.model_dir, settings.intra_threads, settings.inter_threads,
-                        verify_files=settings.verify_model_files, spinning=settings.ort_spinning)
+    model = TriageModel.from_settings(settings)
     store = Store(settings.store)
     index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates)
     engine = Engine(model, store, index, Policy.from_file(settings.policy_path, model.manifest.label_sets),

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from service.auth import require_scope
 from service.deps import EngineDep
 from service.observability import REGISTRY
-from service.schemas import ModelOut
+from service.schemas import ModelOut, RuntimeOut
 
 router = APIRouter(tags=["operations"])
 
@@ -39,4 +39,5 @@ def model_info(engine: EngineDep) -> ModelOut:
     m = engine.model.manifest
     return ModelOut(version=engine.version, base_model=m.base_model, label_sets=m.label_sets,
                     thresholds=m.thresholds, retrieval_threshold=engine.model.retrieval_threshold,
-                    metrics=m.metrics, created_at=m.created_at)
+                    runtime=RuntimeOut(**engine.model.selection.describe()), metrics=m.metrics,
+                    created_at=m.created_at)
