@@ -99,6 +99,8 @@ bench: $(STAMP) $(MODEL)/manifest.json ## speed benchmarks; write bench/*results
 	$(PY) -m bench.ann --model $(MODEL)
 	$(PY) -m bench.incidents --json bench/incidents_results.json
 	$(PY) -m bench.lexical
+	$(PY) -m bench.http_overhead --json bench/http_overhead_results.json
+	$(PY) -m bench.http_load --json bench/http_load_results.json
 
 lint: $(STAMP) ## ruff + mypy
 	.venv/bin/ruff check models service training eval tests

@@ -389,7 +389,8 @@ def notes(r: dict[str, Any], skb: workload.BenchmarkKB) -> list[str]:
         "is the like-for-like ratio.",
         "HTTP: open-loop arrivals at a fixed rate from an asyncio httpx client in the benchmark process, "
         "which shares the same CPUs with the server (its CPU use is reported per phase); latency counts "
-        "from each request's due time. Server logging as configured by default (uvicorn access log on).",
+        "from each request's due time. Server logging as configured by default (uvicorn's access log "
+        "off, one structured access line per request).",
         "Peak RSS is the kernel's VmHWM of the server process; cold start is from spawning "
         "`python -m service` until /readyz answers 200 (interpreter start, imports, model load with hash "
         "check, store open, index build).",

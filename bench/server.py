@@ -84,9 +84,9 @@ class Server:
 @contextlib.contextmanager
 def running_server(
     model_dir: Path, store_path: Path, log_path: Path, seed_kb: str = "", ready_timeout_s: float = 180.0,
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None, command: list[str] | None = None,
 ) -> Iterator[Server]:
-    """Start `python -m service`; cold start = process start until /readyz answers 200."""
+    """Start `python -m service` (or `command`); cold start = process start until /readyz answers 200."""
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -103,7 +103,7 @@ def running_server(
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd()
+        command or [sys.executable, "-m", "service"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd()
     )
     server = None
     try:
@@ -151,7 +151,8 @@ async def _phase(
 ) -> dict[str, Any]:
     """Open loop: request i is due at start + i/rate whatever happened to the earlier ones.
     Latency counts from the due time, so a late send (client backlog) counts against it."""
-    loop = asyncio.get_running_loop()
+    # time.perf_counter, not loop.time(): uvloop's clock has 1 ms steps and is read once per loop turn
+    clock = time.perf_counter
     n = max(1, round(rate * duration_s))
     latencies: list[float] = []
     send_lag: list[float] = []
@@ -163,11 +164,11 @@ async def _phase(
     async def one(body: bytes, due: float) -> None:
         nonlocal inflight
         inflight += 1
-        send_lag.append(loop.time() - due)
+        send_lag.append(clock() - due)
         try:
             r = await client.post("/v1/triage", content=body, headers={"content-type": "application/json"})
             if r.status_code == 200:
-                latencies.append(loop.time() - due)
+                latencies.append(clock() - due)
             else:
                 errors[f"http_{r.status_code}"] += 1
         except httpx.TimeoutException:
@@ -189,19 +190,19 @@ async def _phase(
     sampler = asyncio.create_task(sample_rss(stop))
     cpu0, gen_cpu0 = proc_cpu_s(pid), sum(os.times()[:2])
     tasks = []
-    start = loop.time() + 0.05
+    start = clock() + 0.05
     for i in range(n):
         due = start + i / rate
-        delay = due - loop.time()
+        delay = due - clock()
         if delay > 0:
             await asyncio.sleep(delay)
         if inflight >= MAX_INFLIGHT:
             errors["client_backlog_full"] += 1
             continue
         tasks.append(asyncio.create_task(one(bodies[i % len(bodies)], due)))
-    sent_until = loop.time()
+    sent_until = clock()
     await asyncio.gather(*tasks)
-    end = loop.time()
+    end = clock()
     stop.set()
     await sampler
     wall = end - start

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,3 +45,10 @@ def time_calls(fn: Callable[[int], Any], n: int, warmup: int = 10) -> list[float
 
 def say(msg: str) -> None:
     print(msg, flush=True)
+
+
+def write_json(path: Path | None, result: dict[str, Any]) -> None:
+    """A script's figures as JSON (when a path was given)."""
+    if path is not None:
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        say(f"wrote {path}")

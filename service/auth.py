@@ -14,7 +14,9 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
 
 
 def require_scope(scope: str) -> Callable:
-    def check(request: Request, key: str | None = Depends(api_key_header)) -> None:
+    """A dependency (async: it does not block, so it runs in the event loop, not the thread pool)."""
+
+    async def check(request: Request, key: str | None = Depends(api_key_header)) -> None:
         settings: Settings = request.app.state.settings
         if not settings.auth_enabled:
             return

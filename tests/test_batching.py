@@ -126,3 +126,50 @@ def test_waiting_for_a_running_slot_times_out() -> None:
             batcher.submit(1, timeout=0.05)
         release.set()
         assert busy.result(5) == 0
+
+
+def test_async_callers_share_batches_and_get_their_own_results() -> None:
+    import asyncio
+
+    sizes: list[int] = []
+
+    def run(items: list[int]) -> list[int]:
+        sizes.append(len(items))
+        time.sleep(0.02)
+        return [i * 10 for i in items]
+
+    async def main(batcher: MicroBatcher) -> list[int]:
+        return list(await asyncio.gather(*(batcher.submit_async(i, timeout=10) for i in range(32))))
+
+    for max_batch in (1, 8):
+        sizes.clear()
+        batcher = MicroBatcher(run, max_batch=max_batch, wait_s=0.01, max_queue=1000)
+        try:
+            assert asyncio.run(main(batcher)) == [i * 10 for i in range(32)]
+        finally:
+            batcher.close()
+        assert max(sizes) == 1 if max_batch == 1 else 1 < max(sizes) <= 8
+
+
+def test_an_async_caller_that_times_out_leaves_the_worker_serving() -> None:
+    import asyncio
+
+    release = threading.Event()
+
+    def run(items: list[str]) -> list[str]:
+        release.wait(5)
+        return items
+
+    async def main(batcher: MicroBatcher) -> str:
+        with pytest.raises(TimeoutError):
+            await batcher.submit_async("slow", timeout=0.05)
+        release.set()
+        return await batcher.submit_async("next", timeout=5)
+
+    batcher = MicroBatcher(run, max_batch=4, wait_s=0.0, max_queue=10)
+    try:
+        assert asyncio.run(main(batcher)) == "next"
+        assert batcher._worker.is_alive()  # noqa: SLF001
+    finally:
+        release.set()
+        batcher.close()
