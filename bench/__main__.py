@@ -135,7 +135,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
     from service.inference import TriageModel
 
     t0 = time.perf_counter()
-    model = TriageModel(model_dir, settings.intra_threads, settings.inter_threads, spinning=settings.ort_spinning)
+    model = TriageModel.from_settings(settings.model_copy(update={"model_dir": model_dir}))
+    results["runtime"] = model.selection.describe()
     skb = workload.build_kbs(model, cfg["sizes"], work)
     _, query_emb = model.run([p.body for p in posts[:64]])
     del model

@@ -133,12 +133,13 @@ def target_rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
 def _inprocess(r: dict[str, Any]) -> list[str]:
     lines = ["## In-process (one process, no HTTP)", ""]
     lines += _head("measurement", "KB answers", "p50", "p95", "p99", "throughput", align="lrrrrr")
+    rt = _runtime(r)
     for size, ip in sorted(r["inprocess"].items(), key=lambda kv: int(kv[0])):
         n = f"{int(size):,}"
         e, c = ip["engine_single_post"], ip["core_single_post"]
         lines.append(
             _row(
-                f"Engine.triage, 1 post (tags + route + top-3 suggestions), ONNX, {e['n']} posts",
+                f"Engine.triage, 1 post (tags + route + top-3 suggestions), {rt}, {e['n']} posts",
                 n,
                 _ms(e, "p50_ms"),
                 _ms(e, "p95_ms"),
@@ -171,7 +172,7 @@ def _inprocess(r: dict[str, Any]) -> list[str]:
             )
             lines.append(
                 _row(
-                    "speed-up of the ONNX path (reference ÷ ONNX): Engine.triage / model+search",
+                    f"speed-up of the served path (reference ÷ {rt}): Engine.triage / model+search",
                     n,
                     *[f"{sp['engine_' + q]:.2f}× / {sp['core_' + q]:.2f}×" for q in ("p50", "p95", "p99")],
                     "",
@@ -284,7 +285,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         f"Model `{m['dir']}` (model.onnx {m['onnx_sha256'][:12]}, {m['onnx_mb']} MB, {m['encoder_layers']} "
         f"encoder layers + {m.get('retrieval_tower_layers', 0)} retrieval-tower layers, "
         f"max_length {m['max_length']}, int8: {m['quantized']}), measured {r['started_at']} "
-        f"on {env['cpu_model']}, {env['usable_cpus']} usable CPUs, onnxruntime intra/inter threads "
+        f"on {env['cpu_model']}, {env['usable_cpus']} usable CPUs, runtime {_runtime(r)}, intra/inter threads "
         f"{env['onnxruntime_intra_op_threads']}/{env['onnxruntime_inter_op_threads']}. "
         f"Total run {r['total_s']:.0f} s.",
         "",
@@ -352,3 +353,8 @@ def write(r: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     js.write_text(json.dumps(r, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     md.write_text(render_markdown(r), encoding="utf-8")
     return js, md
+
+
+def _runtime(r: dict) -> str:
+    rt = r.get("runtime") or {"name": "onnxruntime", "precision": "int8+f32"}  # results from before issue 12
+    return f"{rt['name']} {rt['precision']}"
