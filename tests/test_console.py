@@ -568,6 +568,8 @@ def test_model_page_shows_label_sets_thresholds_metrics_and_plots(tiny_model: Pa
             assert ", ".join(labels) in html
             assert f"{manifest.thresholds[head]:.3f}" in html
         assert "best_dev_mean_macro_f1" in html and "Wegwijzer triage model" in html  # metrics and card
+        runtime = c.app.state.engine.model.runtime  # type: ignore[attr-defined]
+        assert f"{runtime.name} {runtime.precision}" in html
         assert 'src="/console/model/plots/confusion_topic.png"' in html and "Verwarringsmatrix: topic" in html
         r = c.get("/console/model/plots/confusion_topic.png")
         assert r.status_code == 200 and r.content == png and r.headers["content-type"] == "image/png"

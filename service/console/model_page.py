@@ -71,6 +71,7 @@ def model(request: Request, viewer: ModelViewer, engine: EngineDep) -> Response:
     return page(request, viewer, "model.html", active="model", manifest=m, version=engine.version, heads=heads,
                 retrieval_threshold=engine.model.retrieval_threshold, metrics=metric_rows(m.metrics), card=card,
                 answerability=engine.model.answerability, policy=settings.policy_path.name,
+                runtime=engine.model.selection.describe(),
                 plots=[{"name": n, "caption": caption(n)} for n in plots(settings)])
 
 
