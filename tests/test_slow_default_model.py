@@ -57,7 +57,7 @@ def test_openvino_graph_meets_the_parity_gate_on_the_test_split(default_model: P
     from models.runtime import IR_XML, compare, cpu_features, passes
     from models.runtime.openvino_runtime import OpenVinoRuntime
     from models.runtime.probe import EXPORT_GATE
-    from training.export_openvino import make_probe
+    from training.export_onnx import make_probe
 
     if precision == "bf16" and not cpu_features().bf16:
         pytest.skip("this CPU has no native bf16")

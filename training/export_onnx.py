@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models.runtime.probe import Probe
 from training.model import MultiTaskModel
 
 OPSET = 17
@@ -98,24 +99,28 @@ def export_with_parity_gate(model: MultiTaskModel, path: Path, dev_batches: list
 
 
 def parity(model: MultiTaskModel, onnx_path: Path, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict:
-    """Argmax agreement per head and embedding cosine between torch fp32 and the ONNX graph."""
-    import onnxruntime as ort
+    """Argmax agreement per head and embedding cosine between torch fp32 and the ONNX graph on
+    onnxruntime: the same measure (models/runtime/probe.compare) as the OpenVINO gate and the
+    service's start-up check."""
+    from models.runtime.onnxruntime_runtime import OnnxRuntime
+    from models.runtime.probe import compare
 
     if not batches:
         return {"note": "no posts to compare"}
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    agree: dict[str, list[np.ndarray]] = {h: [] for h in model.heads_order}
-    cos: list[np.ndarray] = []
+    return compare(make_probe(model, batches), OnnxRuntime(onnx_path, threads=0), model.heads_order)
+
+
+def make_probe(model: MultiTaskModel, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> Probe:
+    """Token ids of the posts and torch fp32's outputs for them (no text is stored)."""
     model.eval()
+    ids_rows, logits, embs = [], {h: [] for h in model.heads_order}, []
     with torch.inference_mode():
         for ids, mask in batches:
-            ref = [t.numpy() for t in model(ids, mask)]
-            got = dict(zip(names, sess.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}),
-                           strict=True))
+            outs = model(ids, mask)
             for i, h in enumerate(model.heads_order):
-                agree[h].append(ref[i].argmax(1) == got[f"logits_{h}"].argmax(1))
-            cos.append((ref[-1] * got["embedding"]).sum(1))
-    c = np.concatenate(cos) if cos else np.ones(1)
-    return {"argmax_agreement": {h: float(np.concatenate(v).mean()) for h, v in agree.items()},
-            "embedding_cosine_min": float(c.min()), "embedding_cosine_mean": float(c.mean())}
+                logits[h].append(outs[i].numpy())
+            embs.append(outs[-1].numpy())
+            for row, m in zip(ids.numpy(), mask.numpy(), strict=True):
+                ids_rows.append(row[: int(m.sum())])
+    return Probe(ids=ids_rows, logits={h: np.concatenate(v) for h, v in logits.items()},
+                 embedding=np.concatenate(embs))

@@ -11,13 +11,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from models.runtime import IR_DIR, IR_XML, PROBE_FILE, Probe, compare, cpu_features, passes
+from models.runtime import IR_DIR, IR_XML, PROBE_FILE, compare, cpu_features, passes
 from models.runtime.openvino_runtime import OpenVinoRuntime
 from models.runtime.probe import EXPORT_GATE
-from training.export_onnx import export_onnx
+from training.export_onnx import export_onnx, make_probe
 from training.model import MultiTaskModel
 
 PROBE_POSTS = 32
@@ -43,22 +42,6 @@ def export_openvino(model: MultiTaskModel, out: Path, dev_batches: list[tuple[to
         result = compare(dev, runtime, model.heads_order)
         report[precision] = {**result, "passes": passes(result, EXPORT_GATE)}
     return report
-
-
-def make_probe(model: MultiTaskModel, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> Probe:
-    """Token ids of the probe posts and torch fp32's outputs for them (no text is stored)."""
-    model.eval()
-    ids_rows, logits, embs = [], {h: [] for h in model.heads_order}, []
-    with torch.inference_mode():
-        for ids, mask in batches:
-            outs = model(ids, mask)
-            for i, h in enumerate(model.heads_order):
-                logits[h].append(outs[i].numpy())
-            embs.append(outs[-1].numpy())
-            for row, m in zip(ids.numpy(), mask.numpy(), strict=True):
-                ids_rows.append(row[: int(m.sum())])
-    return Probe(ids=ids_rows, logits={h: np.concatenate(v) for h, v in logits.items()},
-                 embedding=np.concatenate(embs))
 
 
 def add_openvino(model_dir: Path, data: Path) -> dict:
