@@ -85,6 +85,17 @@ def cmd_audit_labels(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_apply_relabels(args: argparse.Namespace) -> int:
+    from training.relabel import apply_relabels
+
+    applied = apply_relabels(Path(args.data), Path(args.review))
+    for change in applied:
+        print(f"{change['id']}: {change['head']} {change['from']} -> {change['to']}")
+    print(f"applied {len(applied)} label changes to {Path(args.data) / 'posts.jsonl'}"
+          + (f"; now run: python -m training split {args.data}" if applied else " (nothing left to apply)"))
+    return 0
+
+
 def cmd_export_feedback(args: argparse.Namespace) -> int:
     from training.feedback_export import export_feedback
 
@@ -166,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--data", default="training/data")
     au.add_argument("--out", default="training/data/audit/label_issues.jsonl")
     au.set_defaults(func=cmd_audit_labels)
+    ap = sub.add_parser("apply-relabels", help="apply the reviewed label changes of an audit review file to "
+                                               "posts.jsonl (only lines marked change; idempotent)")
+    ap.add_argument("--data", default="training/data")
+    ap.add_argument("--review", default="training/data/audit/relabel_review.jsonl")
+    ap.set_defaults(func=cmd_apply_relabels)
     f = sub.add_parser("export-feedback", help="write stored feedback as labelled posts (JSONL)")
     f.add_argument("--store", default=None,
                    help="the store: a SQLite path or a store URL (default: the service setting)")

@@ -27,7 +27,7 @@ class Corpus:
 
 def load_corpus(data_dir: str | Path, labels: LabelConfig | None = None) -> Corpus:
     data_dir = Path(data_dir)
-    labels = labels or _labels_for(data_dir)
+    labels = labels or labels_for(data_dir)
     posts = load_posts(data_dir / "posts.jsonl", labels)
     kb_path, q_path = data_dir / "kb.jsonl", data_dir / "queries.jsonl"
     kb = load_answers(kb_path, labels) if kb_path.exists() else []
@@ -35,7 +35,7 @@ def load_corpus(data_dir: str | Path, labels: LabelConfig | None = None) -> Corp
     return Corpus(labels, split_rows(posts), kb, split_rows(queries))
 
 
-def _labels_for(data_dir: Path) -> LabelConfig:
+def labels_for(data_dir: Path) -> LabelConfig:
     """A `labels.yaml` beside the data wins; else the project's default label sets."""
     own = data_dir / "labels.yaml"
     return LabelConfig.from_file(own if own.exists() else DEFAULT_LABELS)
