@@ -15,7 +15,7 @@ from models.metrics import retrieval_report
 from service.index import VectorIndex
 from service.lexical import LexicalIndex, bm25_matrix, tokenize
 from training.config import TrainConfig
-from training.train import RetrievalScores, choose_lexical_weight
+from training.retrieval_fit import RetrievalScores, choose_lexical_weight
 
 DOCS = ["Modem knippert rood na storing", "eSIM overzetten naar nieuwe telefoon",
         "Dubbel afgeschreven op de factuur", "Roaming buiten Europa kost extra", "modem modem herstarten"]

@@ -11,9 +11,10 @@ import pytest
 from eval.cli import main as eval_main
 from models.artifact import load_manifest
 from models.encoder import load_tokenizer
+from training.batches import Batcher
 from training.data_io import load_posts, post_text
 from training.export_onnx import parity
-from training.train import Batcher, load_checkpoint_model
+from training.train import load_checkpoint_model
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

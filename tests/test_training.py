@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -14,12 +15,13 @@ from models.encoder import load_tokenizer
 from service.inference import TriageModel
 from tests.conftest import MINI
 from training import calibration
+from training.batches import Batcher
 from training.config import TrainConfig
 from training.corpus import load_corpus
 from training.data_io import load_posts, post_text
 from training.export_onnx import parity
 from training.model import MultiTaskModel
-from training.train import Batcher, load_checkpoint_model
+from training.train import load_checkpoint_model
 
 
 def test_config_validates_and_overrides(tmp_path: Path) -> None:
@@ -192,3 +194,22 @@ def test_branched_forward_matches_the_library_forward_on_padded_batches(tiny_bas
         reference = model.pooled(enc["input_ids"], enc["attention_mask"])
     assert torch.allclose(heads, reference, atol=1e-5)
     assert torch.allclose(tower, reference, atol=1e-5)  # untrained: the tower is a copy of the same layers
+
+
+def test_layer_wise_lr_decay_groups(tiny_base: Path) -> None:
+    """Each trainable encoder layer gets `layer_lr_decay` times the rate of the layer above;
+    frozen layers get no group; the heads keep their own rate."""
+    from training.loop import freeze_lower_layers, layer_groups
+
+    model = MultiTaskModel.from_base(str(tiny_base), {"route": ["a", "b"]}, keep_layers=0)
+    model.encoder.encoder.layer.append(copy.deepcopy(model.encoder.encoder.layer[-1]))  # 3 layers
+    cfg = TrainConfig(base=str(tiny_base), retrieval="shared", freeze_layers=1, lr=1e-4, head_lr=2e-3,
+                      layer_lr_decay=0.5)
+    freeze_lower_layers(model, cfg)
+    groups = layer_groups(model, cfg)
+    assert [g["lr"] for g in groups] == pytest.approx([2e-3, 1e-4, 5e-5])
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    grouped = [id(p) for g in groups for p in g["params"]]
+    assert sorted(grouped) == sorted(trainable)  # every trainable weight once, no frozen one
+    with pytest.raises(ValueError, match="layer_lr_decay"):
+        TrainConfig(layer_lr_decay=0.0)

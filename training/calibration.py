@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from training.batches import Batcher
+    from training.config import TrainConfig
+    from training.corpus import Corpus
+    from training.model import MultiTaskModel
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -61,3 +69,26 @@ def abstain_threshold(probs: np.ndarray, y: np.ndarray, target_precision: float)
         return float(conf.max())
     k = ok.max()
     return 0.0 if k == len(order) - 1 else float(conf[order[k]])
+
+
+def calibrate(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher: Batcher) -> dict[str, Any]:
+    from training.batches import label_matrix, predict_logits
+    from training.data_io import post_text
+
+    labels = corpus.labels
+    dev = corpus.posts.splits["dev"]
+    y = label_matrix(dev, labels)
+    logits, _ = predict_logits(model, batcher, [post_text(r) for r in dev])
+    temps, thresholds, report = {}, {}, {}
+    for k, h in enumerate(labels.heads):
+        t = fit_temperature(logits[k], y[:, k])
+        p0, p1 = softmax(logits[k]), softmax(logits[k] / t)
+        temps[h] = round(t, 4)
+        thresholds[h] = round(abstain_threshold(p1, y[:, k], cfg.abstain_target_precision), 4)
+        kept = p1.max(1) >= thresholds[h]
+        report[h] = {"dev_ece_before": round(ece(p0, y[:, k]), 4),
+                     "dev_ece_after": round(ece(p1, y[:, k]), 4),
+                     "dev_coverage_at_threshold": round(float(kept.mean()), 4),
+                     "dev_precision_at_threshold": round(float((p1.argmax(1) == y[:, k])[kept].mean())
+                                                         if kept.any() else 1.0, 4)}
+    return {"temperatures": temps, "thresholds": thresholds, "report": report}

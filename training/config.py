@@ -33,6 +33,7 @@ class TrainConfig:
     freeze_embeddings: bool = True     # the (pruned) word embedding matrix stays fixed
     freeze_layers: int = 6             # the first n encoder layers stay fixed (no backward through them)
     keep_layers: int = 0               # keep only the first n encoder layers (0 = all)
+    layer_lr_decay: float = 1.0        # layer-wise lr decay: each trainable layer gets this times the rate above it
     length_buckets: bool = True        # batch posts of similar length together (less padding)
     max_train_posts: int = 0           # 0 = all; >0 for quick runs and tests
     threads: int = 0                   # torch threads; 0 = torch default
@@ -57,6 +58,7 @@ class TrainConfig:
             "contrastive_weight": self.contrastive_weight >= 0,
             "contrastive_batch": self.contrastive_batch >= 2,
             "keep_layers": self.keep_layers >= 0,
+            "layer_lr_decay": 0 < self.layer_lr_decay <= 1,
             "freeze_layers": self.freeze_layers >= 0,
             "contrastive_every": self.contrastive_every >= 1,
             "lexical_candidates": self.lexical_candidates >= 1,

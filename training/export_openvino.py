@@ -48,9 +48,12 @@ def add_openvino(model_dir: Path, data: Path) -> dict:
     """Export the IR and probe of an already trained model directory from its best checkpoint
     (`python -m training export-openvino`), and list them in its manifest."""
     from models.artifact import load_manifest, write_manifest
+    from models.encoder import load_tokenizer
+    from training.artifact_writer import served_files
+    from training.batches import Batcher, text_batches
     from training.corpus import load_corpus
     from training.schema import LabelConfig
-    from training.train import Batcher, load_checkpoint_model, load_tokenizer, served_files, text_batches
+    from training.train import load_checkpoint_model
 
     manifest = load_manifest(model_dir, kind="triage-model", verify_files=False)
     cfg, model = load_checkpoint_model(model_dir)
