@@ -1,6 +1,6 @@
 """Evaluate a triage model's heads on labelled posts: accuracy, macro-F1, per-class
-scores, confusion matrices and calibration (ECE, reliability) of the calibrated
-probabilities the service reports."""
+scores, confusion matrices and calibration (ECE with its bootstrap interval and its noise
+floor, reliability) of the calibrated probabilities the service reports."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def evaluate_head(probs: np.ndarray, y: np.ndarray, labels: list[str]) -> dict[s
     pred = probs.argmax(axis=1)
     out = head_metrics(y, pred, labels)
     out["ece"] = calibration.ece(probs, y, ECE_BINS)
+    out["ece_interval"] = list(calibration.ece_interval(probs, y, ECE_BINS))
+    out["ece_floor"] = calibration.ece_floor(probs, ECE_BINS)
     out["reliability"] = calibration.reliability(probs, y, ECE_BINS)
     out["confusion"] = confusion_matrix(y, pred, labels=list(range(len(labels)))).tolist()
     out["labels"] = labels
@@ -50,6 +52,8 @@ def evaluate_posts(model: TriageModel, rows: list[dict[str, Any]], labels: Label
 
 
 def summary(result: dict[str, Any]) -> dict[str, Any]:
-    """The `--json` shape: {"n", "heads": {head: {"accuracy", "macro_f1", "ece", "per_class"}}}."""
-    keep = ("accuracy", "macro_f1", "ece", "per_class")
+    """The `--json` shape: {"n", "heads": {head: {"accuracy", "macro_f1", "ece", "ece_interval",
+    "ece_floor", "per_class"}}}: `ece_interval` is the 95% bootstrap interval, `ece_floor` the ECE a
+    perfectly calibrated model with the same confidences would show on this many posts."""
+    keep = ("accuracy", "macro_f1", "ece", "ece_interval", "ece_floor", "per_class")
     return {"n": result["n"], "heads": {h: {k: m[k] for k in keep} for h, m in result["heads"].items()}}

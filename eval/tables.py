@@ -15,8 +15,18 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def heads_table(result: dict[str, Any]) -> str:
-    rows = [[h, m["accuracy"], m["macro_f1"], m["ece"]] for h, m in result["heads"].items()]
-    return markdown_table(["head", "accuracy", "macro-F1", "ECE (15 bins)"], rows)
+    rows = [[h, m["accuracy"], m["macro_f1"], m["ece"], _interval(m.get("ece_interval")), _maybe(m.get("ece_floor"))]
+            for h, m in result["heads"].items()]
+    return markdown_table(["head", "accuracy", "macro-F1", "ECE (15 bins)", "ECE 95% interval",
+                           "ECE if perfectly calibrated (noise floor)"], rows)
+
+
+def _interval(iv: list[float] | None) -> str:
+    return f"{iv[0]:.3f}–{iv[1]:.3f}" if iv else "–"
+
+
+def _maybe(v: float | None) -> str:
+    return f"{v:.3f}" if v is not None else "–"
 
 
 def per_class_table(metrics: dict[str, Any]) -> str:

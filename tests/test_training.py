@@ -57,6 +57,28 @@ def test_ece_of_perfect_calibration_is_zero() -> None:
     assert calibration.ece(probs, np.array([1, 0])) == pytest.approx(1.0)
 
 
+def _calibrated_sample(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two-class predictions that are right exactly as often as their confidence says."""
+    rng = np.random.default_rng(seed)
+    conf = rng.uniform(0.5, 1.0, n)
+    y = np.where(rng.random(n) < conf, 0, 1)
+    return np.stack([conf, 1 - conf], axis=1), y
+
+
+def test_ece_floor_is_the_noise_of_a_calibrated_model() -> None:
+    """On a small sample a perfectly calibrated model still shows an ECE; the floor estimates it,
+    shrinks with more posts, and the bootstrap interval holds the measured value."""
+    small = [calibration.ece(*_calibrated_sample(300, s)) for s in range(40)]
+    probs, y = _calibrated_sample(300, 0)
+    floor = calibration.ece_floor(probs)
+    assert floor == pytest.approx(np.mean(small), rel=0.25)
+    assert calibration.ece_floor(_calibrated_sample(30000, 1)[0]) < floor / 5
+    lo, hi = calibration.ece_interval(probs, y)
+    assert lo <= calibration.ece(probs, y) <= hi
+    overconfident = np.stack([np.full(300, 0.99), np.full(300, 0.01)], axis=1)
+    assert calibration.ece(overconfident, y) > 3 * calibration.ece_floor(overconfident) + 0.1
+
+
 def test_abstain_threshold_reaches_target_precision() -> None:
     probs = np.array([[0.95, 0.05], [0.9, 0.1], [0.6, 0.4], [0.55, 0.45]])
     y = np.array([0, 0, 1, 1])

@@ -45,6 +45,31 @@ def ece(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
     return float(total)
 
 
+def ece_interval(probs: np.ndarray, y: np.ndarray, bins: int = 15, n_boot: int = 1000,
+                 seed: int = 13) -> tuple[float, float]:
+    """95% bootstrap interval of the ECE over the posts (resampled with replacement)."""
+    rng = np.random.default_rng(seed)
+    draws = [ece(probs[idx], y[idx], bins) for idx in rng.integers(0, len(y), (n_boot, len(y)))]
+    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+
+
+def ece_floor(probs: np.ndarray, bins: int = 15, n_sim: int = 500, seed: int = 13) -> float:
+    """The ECE a perfectly calibrated model with these confidences would still show on this many
+    posts (mean over simulations in which each prediction is right with its own confidence):
+    the part of a measured ECE that is sampling noise, not miscalibration."""
+    rng = np.random.default_rng(seed)
+    conf = probs.max(axis=1)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, bins - 1)
+    total = 0.0
+    for _ in range(n_sim):
+        correct = rng.random(len(conf)) < conf
+        for b in np.unique(which):
+            sel = which == b
+            total += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
+    return float(total / n_sim)
+
+
 def reliability(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> list[tuple[float, float, int]]:
     conf = probs.max(axis=1)
     correct = probs.argmax(axis=1) == y
