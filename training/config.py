@@ -14,15 +14,15 @@ import yaml
 class TrainConfig:
     base: str = "models/base"          # base encoder: directory or HF hub id
     max_length: int = 128              # tokens per post (title + body); serving truncates the same
-    epochs: int = 8
+    epochs: int = 10
     batch_size: int = 16
-    lr: float = 1e-4                   # encoder
+    lr: float = 1.5e-4                 # encoder (its top layer; lower layers decay by layer_lr_decay)
     head_lr: float = 2e-3              # classification heads
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     dropout: float = 0.1
     seed: int = 13
-    patience: int = 2                  # early stopping on dev mean macro-F1
+    patience: int = 3                  # early stopping on dev mean macro-F1
     class_weighting: bool = True       # inverse-sqrt-frequency class weights per head
     retrieval: Literal["tower", "shared"] = "tower"  # see training/model.py; tower = frozen base retriever
     contrastive_weight: float = 0.0    # weight of the in-batch-negatives retrieval loss (shared only)
@@ -33,7 +33,7 @@ class TrainConfig:
     freeze_embeddings: bool = True     # the (pruned) word embedding matrix stays fixed
     freeze_layers: int = 6             # the first n encoder layers stay fixed (no backward through them)
     keep_layers: int = 0               # keep only the first n encoder layers (0 = all)
-    layer_lr_decay: float = 1.0        # layer-wise lr decay: each trainable layer gets this times the rate above it
+    layer_lr_decay: float = 0.85       # layer-wise lr decay: each trainable layer gets this times the rate above it (1 = off)
     length_buckets: bool = True        # batch posts of similar length together (less padding)
     max_train_posts: int = 0           # 0 = all; >0 for quick runs and tests
     threads: int = 0                   # torch threads; 0 = torch default
