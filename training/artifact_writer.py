@@ -75,8 +75,9 @@ def write_kb_embeddings(out: Path, kb: list[dict]) -> None:
 
 def served_files(out: Path) -> list[str]:
     from models.answerability import FILE as ANSWERABILITY_FILE
+    from models.lexical_heads import FILE as LEXICAL_FILE
     from models.runtime.probe import IR_BIN, IR_XML, PROBE_FILE
     from service.inference import KB_CACHE_FILE
 
-    optional = [KB_CACHE_FILE, IR_XML, IR_BIN, PROBE_FILE, ANSWERABILITY_FILE]
+    optional = [KB_CACHE_FILE, IR_XML, IR_BIN, PROBE_FILE, ANSWERABILITY_FILE, LEXICAL_FILE]
     return ["model.onnx", "tokenizer.json"] + [f for f in optional if (out / f).is_file()]

@@ -33,7 +33,7 @@ class TrainConfig:
     freeze_embeddings: bool = True     # the (pruned) word embedding matrix stays fixed
     freeze_layers: int = 6             # the first n encoder layers stay fixed (no backward through them)
     keep_layers: int = 0               # keep only the first n encoder layers (0 = all)
-    layer_lr_decay: float = 0.85       # layer-wise lr decay: each trainable layer gets this times the rate above it (1 = off)
+    layer_lr_decay: float = 0.85       # each trainable layer: this times the rate of the one above (1 = off)
     length_buckets: bool = True        # batch posts of similar length together (less padding)
     max_train_posts: int = 0           # 0 = all; >0 for quick runs and tests
     threads: int = 0                   # torch threads; 0 = torch default

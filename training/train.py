@@ -16,8 +16,10 @@ from pathlib import Path
 
 import torch
 
+from models.answerability import FILE as ANSWERABILITY_FILE
 from models.artifact import Manifest, load_manifest, write_manifest
 from models.encoder import load_tokenizer
+from models.lexical_heads import FILE as LEXICAL_FILE
 from training.artifact_writer import (
     gate_summary,
     save_serving_tokenizer,
@@ -44,6 +46,8 @@ def train_model(data: Path, out: Path, cfg: TrainConfig, labels: LabelConfig | N
         torch.set_num_threads(cfg.threads)
     corpus = load_corpus(data, labels)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in (ANSWERABILITY_FILE, LEXICAL_FILE):  # fitted on an earlier model's outputs: refit after training
+        (out / stale).unlink(missing_ok=True)
     ckpt = out / "checkpoints"
     ckpt.mkdir(exist_ok=True)
     tokenizer = load_tokenizer(cfg.base)

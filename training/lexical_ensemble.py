@@ -1,0 +1,102 @@
+"""Fit the lexical heads (TF-IDF + logistic regression per head, on the train posts) and the
+weight that mixes them into the transformer's calibrated probabilities (chosen on dev by mean
+macro-F1; 0 means the ensemble does not help and nothing is written). The mixture gets its
+own temperature per head (fitted on dev NLL, as training fits the model's), and the per-head
+abstain thresholds are re-chosen on the mixed dev probabilities.
+
+`python -m training fit-lexical --data training/data --model models/default`
+(before fit-answerability and tune-policy, which read the served probabilities).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from models import lexical_heads
+from models.artifact import load_manifest, write_manifest
+from models.metrics import head_metrics
+from service.inference import TriageModel
+from training import calibration
+from training.corpus import load_corpus
+from training.data_io import post_text
+from training.schema import LabelConfig
+
+WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def fit_arrays(texts: list[str], labels: dict[str, np.ndarray], c: float = 4.0) -> dict[str, Any]:
+    word = TfidfVectorizer(analyzer="word", ngram_range=lexical_heads.WORD_NGRAMS, sublinear_tf=True, min_df=2)
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=lexical_heads.CHAR_NGRAMS, sublinear_tf=True, min_df=2)
+    x_word, x_char = word.fit_transform(texts), char.fit_transform(texts)
+    from scipy.sparse import hstack
+
+    x = hstack([x_word, x_char]).tocsr()
+    arrays: dict[str, Any] = {"heads": np.array(list(labels), dtype=str),
+                              "word_terms": np.array(word.get_feature_names_out(), dtype=str), "word_idf": word.idf_,
+                              "char_terms": np.array(char.get_feature_names_out(), dtype=str), "char_idf": char.idf_}
+    for head, y in labels.items():
+        clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(x, y)
+        if len(clf.classes_) != int(y.max()) + 1:
+            raise ValueError(f"head {head}: the train posts do not cover every label")
+        arrays[f"coef_{head}"], arrays[f"intercept_{head}"] = clf.coef_, clf.intercept_
+    return arrays
+
+
+def mean_macro_f1(probs: dict[str, np.ndarray], y: dict[str, np.ndarray], label_sets: dict[str, list[str]]) -> float:
+    return float(np.mean([head_metrics(y[h], probs[h].argmax(1), label_sets[h])["macro_f1"] for h in probs]))
+
+
+def fit_lexical(data: Path, model_dir: Path, target_precision: float = 0.9) -> dict[str, Any]:
+    stale = load_manifest(model_dir, kind="triage-model", verify_files=False)
+    if lexical_heads.FILE in stale.files or (model_dir / lexical_heads.FILE).exists():  # refit from scratch
+        (model_dir / lexical_heads.FILE).unlink(missing_ok=True)
+        if "model_only_thresholds" in stale.details:
+            stale.thresholds = stale.details.pop("model_only_thresholds")
+        write_manifest(model_dir, stale, sorted(set(stale.files) - {lexical_heads.FILE}))
+    model = TriageModel(model_dir, intra_threads=2)
+    manifest = model.manifest
+    label_sets = {h: list(v) for h, v in manifest.label_sets.items()}
+    corpus = load_corpus(data, LabelConfig(label_sets))
+    train, dev = corpus.posts.splits["train"], corpus.posts.splits["dev"]
+    y_train = {h: np.array([v.index(r[h]) for r in train]) for h, v in label_sets.items()}
+    y_dev = {h: np.array([v.index(r[h]) for r in dev]) for h, v in label_sets.items()}
+    try:
+        arrays = fit_arrays([post_text(r) for r in train], y_train)
+    except ValueError as exc:  # e.g. a label no train post has: serve the transformer alone
+        report = {"weight": 0.0, "skipped": str(exc)}
+        manifest.metrics["lexical_ensemble_dev"] = report
+        write_manifest(model_dir, manifest, sorted(manifest.files))
+        return report
+    dev_texts = [post_text(r) for r in dev]
+    p_model = {h: np.concatenate([model.probabilities(model.run(dev_texts[i:i + 32])[0])[h]
+                                  for i in range(0, len(dev_texts), 32)]) for h in label_sets}
+    p_lex = lexical_heads.LexicalHeads({**arrays, "weight": np.array(0.0)}).probabilities(dev_texts)
+    scores = {w: mean_macro_f1({h: (1 - w) * p_model[h] + w * p_lex[h] for h in label_sets}, y_dev, label_sets)
+              for w in WEIGHTS}
+    weight = max(WEIGHTS, key=lambda w: (round(scores[w], 6), -w))
+    report: dict[str, Any] = {"weight": weight, "chosen_on": f"dev, {len(dev)} posts, mean macro-F1",
+                              "dev_mean_macro_f1_by_weight": {str(w): round(s, 4) for w, s in scores.items()}}
+    files = set(manifest.files)
+    if weight > 0:
+        raw = {h: (1 - weight) * p_model[h] + weight * p_lex[h] for h in label_sets}
+        temps = {h: calibration.fit_temperature(np.log(np.clip(raw[h], 1e-12, 1.0)), y_dev[h]) for h in label_sets}
+        mixed = {h: lexical_heads.mix_head(p_model[h], p_lex[h], weight, temps[h]) for h in label_sets}
+        lexical_heads.save(model_dir, {**arrays, "weight": np.array(weight),
+                                       **{f"temperature_{h}": np.array(t) for h, t in temps.items()}})
+        report["temperatures"] = {h: round(t, 4) for h, t in temps.items()}
+        report["dev_ece_mixed_before_temperature"] = {h: round(calibration.ece(raw[h], y_dev[h]), 4)
+                                                      for h in label_sets}
+        model_thresholds = manifest.details.setdefault("model_only_thresholds", dict(manifest.thresholds))
+        manifest.thresholds = {h: round(calibration.abstain_threshold(mixed[h], y_dev[h], target_precision), 4)
+                               for h in label_sets}
+        report["thresholds"] = {"model_only": model_thresholds, "mixed": manifest.thresholds}
+        report["dev_ece_mixed"] = {h: round(calibration.ece(mixed[h], y_dev[h]), 4) for h in label_sets}
+        files.add(lexical_heads.FILE)
+    manifest.metrics["lexical_ensemble_dev"] = report
+    write_manifest(model_dir, manifest, sorted(files))
+    return report
