@@ -81,3 +81,18 @@ def test_fit_lexical_ships_hash_checked_heads(tiny_model: Path, tmp_path: Path,
         fh.write(b"\x00\x01\x02")
     with pytest.raises(ArtifactError):
         TriageModel(model_dir)
+
+
+def test_heads_that_cannot_be_fitted_leave_the_transformer_alone(tiny_model: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_model, model_dir)
+
+    def no_fit(*_args: object, **_kw: object) -> None:
+        raise ValueError("head route: the train posts do not cover every label")
+
+    monkeypatch.setattr(lexical_ensemble, "fit_arrays", no_fit)
+    report = lexical_ensemble.fit_lexical(MINI, model_dir)
+    assert report["weight"] == 0.0 and "do not cover" in report["skipped"]
+    assert not (model_dir / FILE).exists() and FILE not in load_manifest(model_dir).files
+    assert TriageModel(model_dir).lexical is None

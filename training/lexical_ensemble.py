@@ -68,10 +68,10 @@ def fit_lexical(data: Path, model_dir: Path, target_precision: float = 0.9) -> d
     try:
         arrays = fit_arrays([post_text(r) for r in train], y_train)
     except ValueError as exc:  # e.g. a label no train post has: serve the transformer alone
-        report = {"weight": 0.0, "skipped": str(exc)}
-        manifest.metrics["lexical_ensemble_dev"] = report
+        skipped: dict[str, Any] = {"weight": 0.0, "skipped": str(exc)}
+        manifest.metrics["lexical_ensemble_dev"] = skipped
         write_manifest(model_dir, manifest, sorted(manifest.files))
-        return report
+        return skipped
     dev_texts = [post_text(r) for r in dev]
     p_model = {h: np.concatenate([model.probabilities(model.run(dev_texts[i:i + 32])[0])[h]
                                   for i in range(0, len(dev_texts), 32)]) for h in label_sets}
