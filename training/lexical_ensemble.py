@@ -19,9 +19,9 @@ from sklearn.linear_model import LogisticRegression
 
 from models import lexical_heads
 from models.artifact import load_manifest, write_manifest
-from models.metrics import head_metrics
 from service.inference import TriageModel
 from training import calibration
+from training.batches import evaluate_heads, label_matrix, mean_macro_f1
 from training.corpus import load_corpus
 from training.data_io import post_text
 from training.schema import LabelConfig
@@ -47,10 +47,6 @@ def fit_arrays(texts: list[str], labels: dict[str, np.ndarray], c: float = 4.0) 
     return arrays
 
 
-def mean_macro_f1(probs: dict[str, np.ndarray], y: dict[str, np.ndarray], label_sets: dict[str, list[str]]) -> float:
-    return float(np.mean([head_metrics(y[h], probs[h].argmax(1), label_sets[h])["macro_f1"] for h in probs]))
-
-
 def fit_lexical(data: Path, model_dir: Path, target_precision: float = 0.9) -> dict[str, Any]:
     stale = load_manifest(model_dir, kind="triage-model", verify_files=False)
     if lexical_heads.FILE in stale.files or (model_dir / lexical_heads.FILE).exists():  # refit from scratch
@@ -63,10 +59,10 @@ def fit_lexical(data: Path, model_dir: Path, target_precision: float = 0.9) -> d
     label_sets = {h: list(v) for h, v in manifest.label_sets.items()}
     corpus = load_corpus(data, LabelConfig(label_sets))
     train, dev = corpus.posts.splits["train"], corpus.posts.splits["dev"]
-    y_train = {h: np.array([v.index(r[h]) for r in train]) for h, v in label_sets.items()}
-    y_dev = {h: np.array([v.index(r[h]) for r in dev]) for h, v in label_sets.items()}
+    heads = list(label_sets)
+    y_train, y_dev = label_matrix(train, corpus.labels), label_matrix(dev, corpus.labels)
     try:
-        arrays = fit_arrays([post_text(r) for r in train], y_train)
+        arrays = fit_arrays([post_text(r) for r in train], {h: y_train[:, k] for k, h in enumerate(heads)})
     except ValueError as exc:  # e.g. a label no train post has: serve the transformer alone
         skipped: dict[str, Any] = {"weight": 0.0, "skipped": str(exc)}
         manifest.metrics["lexical_ensemble_dev"] = skipped
@@ -74,28 +70,32 @@ def fit_lexical(data: Path, model_dir: Path, target_precision: float = 0.9) -> d
         return skipped
     dev_texts = [post_text(r) for r in dev]
     p_model = {h: np.concatenate([model.probabilities(model.run(dev_texts[i:i + 32])[0])[h]
-                                  for i in range(0, len(dev_texts), 32)]) for h in label_sets}
+                                  for i in range(0, len(dev_texts), 32)]) for h in heads}
     p_lex = lexical_heads.LexicalHeads({**arrays, "weight": np.array(0.0)}).probabilities(dev_texts)
-    scores = {w: mean_macro_f1({h: (1 - w) * p_model[h] + w * p_lex[h] for h in label_sets}, y_dev, label_sets)
+    def dev_score(w: float, temps: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+        return {h: lexical_heads.mix_head(p_model[h], p_lex[h], w, (temps or {}).get(h, 1.0)) for h in heads}
+
+    scores = {w: mean_macro_f1(evaluate_heads([dev_score(w)[h] for h in heads], y_dev, corpus.labels))
               for w in WEIGHTS}
     weight = max(WEIGHTS, key=lambda w: (round(scores[w], 6), -w))
     report: dict[str, Any] = {"weight": weight, "chosen_on": f"dev, {len(dev)} posts, mean macro-F1",
                               "dev_mean_macro_f1_by_weight": {str(w): round(s, 4) for w, s in scores.items()}}
     files = set(manifest.files)
     if weight > 0:
-        raw = {h: (1 - weight) * p_model[h] + weight * p_lex[h] for h in label_sets}
-        temps = {h: calibration.fit_temperature(np.log(np.clip(raw[h], 1e-12, 1.0)), y_dev[h]) for h in label_sets}
-        mixed = {h: lexical_heads.mix_head(p_model[h], p_lex[h], weight, temps[h]) for h in label_sets}
+        raw = dev_score(weight)
+        temps = {h: calibration.fit_temperature(np.log(np.clip(raw[h], 1e-12, 1.0)), y_dev[:, k])
+                 for k, h in enumerate(heads)}
+        mixed = dev_score(weight, temps)
         lexical_heads.save(model_dir, {**arrays, "weight": np.array(weight),
                                        **{f"temperature_{h}": np.array(t) for h, t in temps.items()}})
         report["temperatures"] = {h: round(t, 4) for h, t in temps.items()}
-        report["dev_ece_mixed_before_temperature"] = {h: round(calibration.ece(raw[h], y_dev[h]), 4)
-                                                      for h in label_sets}
+        report["dev_ece_mixed_before_temperature"] = {h: round(calibration.ece(raw[h], y_dev[:, k]), 4)
+                                                      for k, h in enumerate(heads)}
         model_thresholds = manifest.details.setdefault("model_only_thresholds", dict(manifest.thresholds))
-        manifest.thresholds = {h: round(calibration.abstain_threshold(mixed[h], y_dev[h], target_precision), 4)
-                               for h in label_sets}
+        manifest.thresholds = {h: round(calibration.abstain_threshold(mixed[h], y_dev[:, k], target_precision), 4)
+                               for k, h in enumerate(heads)}
         report["thresholds"] = {"model_only": model_thresholds, "mixed": manifest.thresholds}
-        report["dev_ece_mixed"] = {h: round(calibration.ece(mixed[h], y_dev[h]), 4) for h in label_sets}
+        report["dev_ece_mixed"] = {h: round(calibration.ece(mixed[h], y_dev[:, k]), 4) for k, h in enumerate(heads)}
         files.add(lexical_heads.FILE)
     manifest.metrics["lexical_ensemble_dev"] = report
     write_manifest(model_dir, manifest, sorted(files))

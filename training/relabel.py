@@ -13,11 +13,10 @@ overwriting a later correction.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from training.data_io import write_jsonl
+from training.data_io import read_rows, write_jsonl
 from training.schema import LabelConfig
 
 
@@ -25,8 +24,16 @@ class RelabelError(ValueError):
     pass
 
 
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL file, through the project's reader (every unreadable line reported)."""
+    rows, problems = read_rows(path)
+    if problems:
+        raise RelabelError(f"{path}: " + "; ".join(str(p) for p in problems[:10]))
+    return [row for _, row in rows]
+
+
 def read_review(path: Path) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = _jsonl(path)
     bad = [i for i, r in enumerate(rows, 1) if r.get("decision") not in ("keep", "change")
            or not all(k in r for k in ("id", "head", "given", "label"))]
     if bad:
@@ -63,7 +70,7 @@ def apply_relabels(data: Path, review_path: Path) -> list[dict[str, Any]]:
     from training.corpus import labels_for
 
     path = data / "posts.jsonl"
-    posts = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    posts = _jsonl(path)
     updated, applied = apply_review(posts, read_review(review_path), labels_for(data))
     if applied:
         write_jsonl(path, updated)
