@@ -30,6 +30,10 @@ def _metrics_table(metrics: dict[str, Any]) -> list[str]:
     return ["| group | metric | value |", "| --- | --- | --- |", *rows]
 
 
+_ANSWERABILITY_SETS = {"all": "cosine, BM25, margins and product/topic agreement",
+                       "retrieval": "cosine, BM25 and margins", "cosine": "the dense cosine alone"}
+
+
 def _retrieval_lines(m: Manifest) -> list[str]:
     r = m.retrieval
     decision = m.metrics.get("retrieval_decision", {})
@@ -39,9 +43,10 @@ def _retrieval_lines(m: Manifest) -> list[str]:
                  f"{r.get('lexical_candidates', 100)} best dense hits")
     dev = m.metrics.get("answerability_dev")
     if "answerability.json" in m.files and isinstance(dev, dict):
+        over = _ANSWERABILITY_SETS.get(str(dev.get("feature_set", "all")), "its features")
         lines.append("- Nothing fits: no candidate's answerability (\"does this answer solve this post?\", a "
-                     "logistic model over cosine, BM25, margins and product/topic agreement, fitted on the train "
-                     f"queries, threshold chosen on dev) reaches the threshold; dev abstain F1 "
+                     f"logistic model over {over}, fitted on the train queries, feature set and threshold "
+                     f"chosen on dev and out-of-fold train) reaches the threshold; dev abstain F1 "
                      f"{_fmt(dev.get('abstain_f1', 0.0))}, recall@1 {_fmt(dev.get('recall@1', 0.0))}")
     else:
         lines.append(f"- Nothing fits below a dense cosine of {_fmt(float(r.get('threshold', 0.0)))} (chosen on dev)")

@@ -73,6 +73,33 @@ def test_fit_writes_a_hash_checked_model(fitted: Path) -> None:
     assert "nswerability" in (fitted / "README.md").read_text()  # the model card shows it
 
 
+def test_fit_chooses_a_feature_set_and_leaves_the_others_out(fitted: Path) -> None:
+    from training.answerability import FEATURE_SETS
+
+    raw = json.loads((fitted / FILE).read_text())
+    report = raw["report"]
+    assert report["feature_set"] in FEATURE_SETS
+    assert set(report["feature_sets_out_of_fold_and_dev"]) == set(FEATURE_SETS)
+    used = set(FEATURE_SETS[report["feature_set"]])
+    unused = [c for f, c in zip(FEATURES, raw["coef"], strict=True) if f not in used]
+    assert all(c == 0.0 for c in unused)
+    best = max(p["abstain_f1"] for p in report["feature_sets_out_of_fold_and_dev"].values())
+    assert report["feature_sets_out_of_fold_and_dev"][report["feature_set"]]["abstain_f1"] >= best - 0.005
+
+
+def test_a_feature_subset_fit_ignores_the_other_columns() -> None:
+    from training.answerability import _fit_lr
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, len(FEATURES))).astype(np.float32)
+    y = x[:, 0] > 0
+    am = _fit_lr(x, y, 1.0, ("cosine",))
+    noisy = x.copy()
+    noisy[:, 1:] = rng.normal(size=(200, len(FEATURES) - 1)) * 100
+    np.testing.assert_allclose(am.probabilities(x), am.probabilities(noisy))
+    assert ((am.probabilities(x) > 0.5) == y).mean() > 0.95
+
+
 def test_tampered_or_unlisted_answerability_is_refused(fitted: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     shutil.copytree(fitted, bad)

@@ -8,8 +8,10 @@ base's families come up among those candidates, so they are the hard negatives.
 
 - coefficients: logistic regression on the training queries (the retrieval tower is the
   frozen base, so these queries were never seen by it);
-- threshold and reranking: chosen on the dev queries plus the training queries' out-of-fold
-  probabilities (dev alone is 64 queries), by "nothing fits" F1 and recall@1;
+- feature set, threshold and reranking: chosen on the dev queries plus the training queries'
+  out-of-fold probabilities (dev alone is 64 queries), by "nothing fits" F1 and recall@1; the
+  feature sets (FEATURE_SETS) run from all features down to the plain cosine, so a model whose
+  head probabilities do not help on these queries serves without them;
 - written to <model>/answerability.json and listed in the manifest (hash-checked at load).
 
 `python -m training fit-answerability --data DIR --model DIR`.
@@ -92,19 +94,34 @@ def candidate_ranking(qs: QuerySet, probs: list[np.ndarray], rerank: bool) -> di
     return {"recall@1": r1 / max(n, 1), f"mrr@{CANDIDATES}": mrr / max(n, 1)}
 
 
-def _fit_lr(x: np.ndarray, y: np.ndarray, c: float) -> AnswerabilityModel:
-    scaler = StandardScaler().fit(x)
+# The feature sets a fit chooses among (models/answerability.py FEATURES). The heads' product and
+# topic probabilities move with every retraining of the heads; `retrieval` leaves them out and
+# `cosine` is the plain dense threshold, so a head change can never make suggestions worse than those.
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "all": FEATURES,
+    "retrieval": tuple(f for f in FEATURES if f not in ("product_p", "answer_has_product", "topic_p")),
+    "cosine": ("cosine",),
+}
+
+
+def _fit_lr(x: np.ndarray, y: np.ndarray, c: float, used: tuple[str, ...] = FEATURES) -> AnswerabilityModel:
+    """Logistic regression on the `used` columns of x; the others get coefficient 0."""
+    cols = [FEATURES.index(f) for f in used]
+    scaler = StandardScaler().fit(x[:, cols])
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    clf = LogisticRegression(C=c, max_iter=1000).fit((x - scaler.mean_) / scale, y)
-    return AnswerabilityModel(coef=clf.coef_[0].tolist(), intercept=float(clf.intercept_[0]),
-                              mean=scaler.mean_.tolist(), scale=scale.tolist(), threshold=0.5)
+    clf = LogisticRegression(C=c, max_iter=1000).fit((x[:, cols] - scaler.mean_) / scale, y)
+    coef, mean, full_scale = np.zeros(len(FEATURES)), np.zeros(len(FEATURES)), np.ones(len(FEATURES))
+    coef[cols], mean[cols], full_scale[cols] = clf.coef_[0], scaler.mean_, scale
+    return AnswerabilityModel(coef=coef.tolist(), intercept=float(clf.intercept_[0]),
+                              mean=mean.tolist(), scale=full_scale.tolist(), threshold=0.5)
 
 
 def _probs(am: AnswerabilityModel, qs: QuerySet) -> list[np.ndarray]:
     return [am.probabilities(f) if len(f) else np.zeros(0) for f in qs.features]
 
 
-def out_of_fold(tr: QuerySet, c: float, folds: int = 5, seed: int = 13) -> list[np.ndarray]:
+def out_of_fold(tr: QuerySet, c: float, used: tuple[str, ...] = FEATURES, folds: int = 5,
+                seed: int = 13) -> list[np.ndarray]:
     """Each training query's candidate probabilities from a model fitted without that query."""
     order = np.random.default_rng(seed).permutation(len(tr.hits))
     out: list[np.ndarray] = [np.zeros(0)] * len(tr.hits)
@@ -115,7 +132,7 @@ def out_of_fold(tr: QuerySet, c: float, folds: int = 5, seed: int = 13) -> list[
         x, y = keep.rows()
         if len(set(y.tolist())) < 2:
             continue
-        am = _fit_lr(x, y, c)
+        am = _fit_lr(x, y, c, used)
         for i in held:
             f = tr.features[i]
             out[i] = am.probabilities(f) if len(f) else np.zeros(0)
@@ -126,19 +143,37 @@ def _top(probs: list[np.ndarray]) -> np.ndarray:
     return np.array([p.max() if len(p) else 0.0 for p in probs])
 
 
+@dataclass
+class _Candidate:
+    """One feature set's fit, with its probabilities on dev and out of fold on train."""
+    name: str
+    model: AnswerabilityModel
+    dev_probs: list[np.ndarray]
+    oof: list[np.ndarray]
+
+
 def fit(model: TriageModel, kb: list[dict[str, Any]], train: list[dict[str, Any]], dev: list[dict[str, Any]],
         c: float = 1.0) -> AnswerabilityModel:
-    """Coefficients from the training queries. The threshold and the reranking choice are made
-    on the dev queries together with the training queries' out-of-fold probabilities: dev alone
-    (64 queries, 21 without an answer in the shipped corpus) is too few to place a threshold."""
+    """Coefficients from the training queries, for each of FEATURE_SETS. The feature set, the
+    threshold and the reranking choice are made on the dev queries together with the training
+    queries' out-of-fold probabilities: dev alone (64 queries, 21 without an answer in the
+    shipped corpus) is too few to place a threshold or pick a feature set."""
     index = build_index(model, kb)
     tr, dv = query_set(model, index, train), query_set(model, index, dev)
     x, y = tr.rows()
     if len(set(y.tolist())) < 2:
         raise ValueError("answerability needs training queries with and without a relevant candidate")
-    am = _fit_lr(x, y, c)
-    dev_probs, oof = _probs(am, dv), out_of_fold(tr, c)
     both = QuerySet(tr.hits + dv.hits, tr.features + dv.features, tr.relevant + dv.relevant)
+    fits, pooled = [], {}
+    for name, used in FEATURE_SETS.items():
+        cand = _fit_lr(x, y, c, used)
+        fits.append(_Candidate(name, cand, _probs(cand, dv), out_of_fold(tr, c, used)))
+        probs = _top(fits[-1].oof + fits[-1].dev_probs)
+        pooled[name] = abstain_metrics(probs, both.relevant, best_abstain_threshold(probs, both.relevant))
+    # the best pooled "nothing fits" F1; ties (within 0.005) go to the smaller feature set
+    best_f1 = max(p["abstain_f1"] for p in pooled.values())
+    chosen = [f for f in fits if pooled[f.name]["abstain_f1"] >= best_f1 - 0.005][-1]
+    am, dev_probs, oof = chosen.model, chosen.dev_probs, chosen.oof
     both_probs = oof + dev_probs
     am.threshold = min(max(round(best_abstain_threshold(_top(both_probs), both.relevant), 4), 0.0), 1.0)
     plain, reranked = candidate_ranking(both, both_probs, False), candidate_ranking(both, both_probs, True)
@@ -155,6 +190,9 @@ def fit(model: TriageModel, kb: list[dict[str, Any]], train: list[dict[str, Any]
                                 **candidate_ranking(both, both_probs, am.rerank)},
         "dev_cosine_threshold": {**abstain_metrics(cosine_top, dv.relevant, model.retrieval_threshold),
                                  **candidate_ranking(dv, dev_probs, False), "threshold": model.retrieval_threshold},
+        "feature_set": chosen.name,
+        "feature_sets_out_of_fold_and_dev": {k: {m: round(float(v), 4) for m, v in p.items()}
+                                             for k, p in pooled.items()},
         "coefficients": dict(zip(FEATURES, [round(float(v), 4) for v in am.coef], strict=True)),
     }
     return am
@@ -169,7 +207,7 @@ def fit_answerability(data: Path, model_dir: Path) -> AnswerabilityModel:
     am = fit(model, kb, train, dev)
     am.save(model_dir)
     manifest = model.manifest
-    manifest.metrics["answerability_dev"] = am.report["dev"]
+    manifest.metrics["answerability_dev"] = {**am.report["dev"], "feature_set": am.report["feature_set"]}
     manifest.metrics["cosine_threshold_dev"] = am.report["dev_cosine_threshold"]
     write_manifest(model_dir, manifest, sorted({*manifest.files, FILE}))
     return am
