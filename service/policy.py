@@ -25,6 +25,8 @@ class Conditions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     labels: dict[str, list[str]] = Field(default_factory=dict)
     min_confidence: dict[str, float] = Field(default_factory=dict)
+    # {head: {label: x}}: the head's calibrated probability of that label >= x, whichever label won
+    min_probability: dict[str, dict[str, float]] = Field(default_factory=dict)
     uncertain: list[str] = Field(default_factory=list)
     text_matches: str | None = None
     min_suggestion_score: float | None = None
@@ -34,6 +36,15 @@ class Conditions(BaseModel):
     language_not: list[str] = Field(default_factory=list)
     in_incident: bool | None = None
     incident_has_status: bool | None = None
+
+    @field_validator("min_probability")
+    @classmethod
+    def _probabilities(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for head, labels in v.items():
+            for label, x in labels.items():
+                if not 0.0 <= x <= 1.0:
+                    raise ValueError(f"min_probability of {head}={label} must be within [0, 1], not {x}")
+        return v
 
     @field_validator("text_matches")
     @classmethod
@@ -107,6 +118,11 @@ class PostFacts:
     incident_has_status: bool = False  # ... for which webcare has posted a status message
 
 
+def probability(f: PostFacts, head: str, label: str) -> float:
+    """The head's probability of `label` (0 when it is not among the reported alternatives)."""
+    return next((p for lab, p in f.alternatives.get(head, []) if lab == label), 0.0)
+
+
 @dataclass
 class Decision:
     target: str
@@ -139,12 +155,13 @@ class Policy:
     def _check_labels(self, label_sets: dict[str, list[str]]) -> None:
         """Rules may only name heads and labels the model knows (typos fail at start)."""
         for r in self.spec.rules:
-            heads = set(r.when.labels) | set(r.when.min_confidence) | set(r.when.uncertain)
+            c = r.when
+            heads = set(c.labels) | set(c.min_confidence) | set(c.uncertain) | set(c.min_probability)
             for h in heads:
                 if h not in label_sets:
                     raise PolicyError(f"rule {r.name!r}: head {h!r} is not predicted by the model "
                                       f"(heads: {', '.join(label_sets)})")
-            for h, values in r.when.labels.items():
+            for h, values in [*r.when.labels.items(), *((h, list(v)) for h, v in r.when.min_probability.items())]:
                 unknown = [v for v in values if v not in label_sets[h]]
                 if unknown:
                     raise PolicyError(f"rule {r.name!r}: {h} has no label(s) {', '.join(unknown)}")
@@ -154,6 +171,8 @@ class Policy:
         checks = [
             all(f.labels.get(h) in vs for h, vs in c.labels.items()),
             all(f.confidence.get(h, 0.0) >= x for h, x in c.min_confidence.items()),
+            all(probability(f, h, label) >= x for h, labels in c.min_probability.items()
+                for label, x in labels.items()),
             not c.uncertain or any(f.uncertain.get(h, False) for h in c.uncertain),
             c.text_matches is None or bool(self._regex[rule.name].search(f.text)),
             c.min_suggestion_score is None or (f.suggestion_score is not None

@@ -127,6 +127,9 @@ def _write(tmp_path: Path, change) -> Path:  # noqa: ANN001
     (lambda s: s["rules"][0]["when"].update(colour="red"), "colour"),
     (lambda s: s["rules"].append(dict(s["rules"][0])), "rule names must be unique"),
     (lambda s: s["expected_response"].pop("webcare"), "expected_response is missing route(s) webcare"),
+    (lambda s: s["rules"][0]["when"].update(min_probability={"route": {"boss": 0.3}}), "route has no label(s) boss"),
+    (lambda s: s["rules"][0]["when"].update(min_probability={"mood": {"x": 0.3}}), "head 'mood' is not predicted"),
+    (lambda s: s["rules"][0]["when"].update(min_probability={"route": {"webcare": 1.5}}), "within \\[0, 1\\]"),
 ])
 def test_invalid_policy_fails_at_start_with_the_reason(tmp_path: Path, change, message: str) -> None:  # noqa: ANN001
     with pytest.raises(PolicyError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -140,3 +143,18 @@ def test_a_disabled_rule_never_fires(tmp_path: Path) -> None:
     disabled = Policy.from_file(_write(tmp_path, off), LABELS)
     d = disabled.decide(facts(urgency="critical", route="peers"))
     assert "critical" not in d.rules_fired and d.reasons[0] != "critical"
+
+
+def test_min_probability_reads_a_label_that_did_not_win(tmp_path: Path) -> None:
+    def probable(spec: dict) -> None:
+        spec["rules"] = [{"name": "webcare_probable", "when": {"min_probability": {"route": {"webcare": 0.25}}},
+                          "route": "webcare", "reason": "possibly_webcare", "explanation": "Mogelijk webcare."}]
+
+    p = Policy.from_file(_write(tmp_path, probable), LABELS)
+    d = p.decide(facts(route="peers", conf=0.65))  # alternatives: peers 0.65, webcare 0.3
+    assert d.target == "webcare" and d.rules_fired == ["webcare_probable"] and not d.fallback
+    low = facts(route="peers", conf=0.65)
+    low.alternatives["route"] = [("peers", 0.65), ("klantexpert", 0.2), ("webcare", 0.15)]
+    assert p.decide(low).target == "peers"
+    low.alternatives["route"] = [("peers", 0.65), ("klantexpert", 0.35)]  # webcare not reported: probability 0
+    assert p.decide(low).target == "peers"
