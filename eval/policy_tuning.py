@@ -1,7 +1,8 @@
 """Choose the policy's numeric thresholds on dev, not by hand (`python -m eval tune-policy`).
 
 The dev posts run once through the served pipeline (eval/served.py); every grid point then
-re-decides them with the policy alone. Objective: the served route's macro-F1 on dev, subject
+re-decides them with the policy alone (each post once per distinct outcome of the knobs,
+eval/policy_knobs.py). Objective: the served route's macro-F1 on dev, subject
 to `critical` -> webcare = 100% and webcare recall >= 0.95; ties go to the lower mean cost,
 then to the grid point nearest the base policy's values. The chosen values are written into a
 copy of the policy with a `tuning` block (grid, choice, dev figures before and after).
@@ -10,87 +11,63 @@ copy of the policy with a `tuning` block (grid, choice, dev figures before and a
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from eval.route_scores import RouteMatrix
+from eval.policy_knobs import KNOBS, Point, apply, base_point, knob_grids
+from eval.route_scores import ROUTES, RouteMatrix
 from eval.served import default_costs, evaluate_served
 from service.policy import Policy, PolicyFile, PostFacts
 
-ANSWERABILITY_GRID: list[float | None] = [round(float(x), 2) for x in np.arange(0.30, 0.951, 0.05)] + [None]
-# None: existing_answer is switched off (enabled: false)
-ROUTE_HEAD_GRID: list[float | None] = [None, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]  # None: the model's own threshold
-ALTERNATIVE_GRID = [0.05, 0.10, 0.15, 0.20, 0.30]
-SPECIALIST_GRID = [0.3, 0.4, 0.5, 0.6, 0.7]
 MIN_CRITICAL, MIN_WEBCARE_RECALL = 1.0, 0.95
 
 
-@dataclass
-class Point:
-    answerability: float | None  # existing_answer's min_answerability (None: the rule off, or no such rule)
-    route_head: float | None
-    alternative: float
-    specialist: float | None  # specialist's min_confidence.route (None: no such rule)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"existing_answer.min_answerability": self.answerability,
-                "route_head_min_confidence": self.route_head,
-                "uncertain_alternative_min_prob": self.alternative,
-                "specialist.min_confidence.route": self.specialist}
-
-
-def _rule(spec: PolicyFile, name: str):  # noqa: ANN202 - Rule | None
-    return next((r for r in spec.rules if r.name == name), None)
-
-
-def apply(base: PolicyFile, p: Point) -> PolicyFile:
-    spec = base.model_copy(deep=True)
-    spec.route_head_min_confidence = p.route_head
-    spec.uncertain_alternative_min_prob = p.alternative
-    answer, specialist = _rule(spec, "existing_answer"), _rule(spec, "specialist")
-    if answer is not None:
-        answer.enabled = p.answerability is not None
-        if p.answerability is not None:
-            answer.when.min_answerability = p.answerability
-            answer.when.min_suggestion_score = None
-    if specialist is not None and p.specialist is not None:
-        specialist.when.min_confidence["route"] = p.specialist
-    return spec
-
-
-def base_point(base: PolicyFile) -> Point:
-    answer, specialist = _rule(base, "existing_answer"), _rule(base, "specialist")
-    return Point(answer.when.min_answerability if answer is not None and answer.enabled else None,
-                 base.route_head_min_confidence,
-                 base.uncertain_alternative_min_prob,
-                 specialist.when.min_confidence.get("route") if specialist is not None else None)
-
-
 def grid(base: PolicyFile) -> list[Point]:
-    b = base_point(base)
-    answers = ANSWERABILITY_GRID if _rule(base, "existing_answer") is not None else [None]
-    specialists = SPECIALIST_GRID if b.specialist is not None else [None]
-    return [Point(*v) for v in itertools.product(answers, ROUTE_HEAD_GRID, ALTERNATIVE_GRID, specialists)]
+    return [Point(v) for v in itertools.product(*knob_grids(base))]
 
 
 def _distance(p: Point, b: Point) -> float:
-    off = 1.0  # a rule switched off counts as the far end of its threshold range
-    pairs = [(p.answerability if p.answerability is not None else off,
-              b.answerability if b.answerability is not None else off),
-             (p.route_head, b.route_head), (p.alternative, b.alternative), (p.specialist, b.specialist)]
-    return sum(abs((x if x is not None else 0.5) - (y if y is not None else 0.5)) for x, y in pairs)
+    return sum(abs((x if x is not None else k.none_as) - (y if y is not None else k.none_as))
+               for k, x, y in zip(KNOBS, p.values, b.values, strict=True))
+
+
+def outcome_keys(points: list[Point], facts: list[PostFacts]) -> np.ndarray:
+    """[P, N] int64: equal keys in a column mean equal outcomes of every knob for that post, hence
+    the same decision (the policy sees nothing else of the thresholds)."""
+    columns = zip(*(p.values for p in points), strict=True)
+    grids = [sorted(set(col), key=lambda v: (v is None, v or 0.0)) for col in columns]
+    index = np.array([[g.index(v) for g, v in zip(grids, p.values, strict=True)] for p in points])
+    keys = np.zeros((len(points), len(facts)), np.int64)
+    stride = 1
+    for k, (knob, values) in enumerate(zip(KNOBS, grids, strict=True)):
+        codes = np.empty((len(values), len(facts)), np.int64)
+        for n, f in enumerate(facts):
+            seen: dict[Any, int] = {}
+            codes[:, n] = [seen.setdefault(knob.outcome(f, v), len(seen)) for v in values]
+        keys += codes[index[:, k]] * stride
+        stride *= len(values)
+    return keys
 
 
 def decide_grid(base: PolicyFile, points: list[Point], facts: list[PostFacts],
                 label_sets: dict[str, list[str]], rows: list[dict[str, Any]]) -> RouteMatrix:
-    """Every post's served route under every grid point (the policy alone; the model ran once)."""
-    served = [[d.target for d in map(Policy(apply(base, p), label_sets).decide, facts)] for p in points]
-    return RouteMatrix.build(served, [r["route"] for r in rows], [r.get("urgency") == "critical" for r in rows],
-                             base.costs or default_costs())
+    """Every post's served route under every grid point (the policy alone; the model ran once).
+    Each post is decided once per distinct outcome key, by the first point with that key."""
+    keys = outcome_keys(points, facts)
+    policies: dict[int, Policy] = {}
+    served = np.empty(keys.shape, np.int8)
+    for n, f in enumerate(facts):
+        _, first, inverse = np.unique(keys[:, n], return_index=True, return_inverse=True)
+        targets = []
+        for i in first:
+            policy = policies.get(int(i)) or policies.setdefault(int(i), Policy(apply(base, points[i]), label_sets))
+            targets.append(ROUTES.index(policy.decide(f).target))
+        served[:, n] = np.array(targets, np.int8)[inverse.ravel()]
+    return RouteMatrix.build(served, [r["route"] for r in rows],
+                             [r.get("urgency") == "critical" for r in rows], base.costs or default_costs())
 
 
 def choose(m: RouteMatrix, points: list[Point], b: Point, rows: np.ndarray | None = None) -> tuple[int, bool]:
@@ -152,10 +129,7 @@ def write_policy(base: PolicyFile, tuned: dict[str, Any], out: Path, source: dic
         **source,
         "objective": f"max served route macro-F1 on dev s.t. critical->webcare >= {MIN_CRITICAL} and "
                      f"webcare recall >= {MIN_WEBCARE_RECALL}",
-        "grid": {"existing_answer.min_answerability": ANSWERABILITY_GRID,
-                 "route_head_min_confidence": ROUTE_HEAD_GRID,
-                 "uncertain_alternative_min_prob": ALTERNATIVE_GRID,
-                 "specialist.min_confidence.route": SPECIALIST_GRID},
+        "grid": {k.key: list(v) for k, v in zip(KNOBS, knob_grids(base), strict=True)},
         "points": tuned["points"], "feasible_points": tuned["feasible_points"], "feasible": tuned["feasible"],
         "chosen": tuned["chosen"].as_dict(),
         "dev_before": _figures(tuned["before"]), "dev_after": _figures(tuned["after"]),

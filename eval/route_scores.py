@@ -24,15 +24,18 @@ class RouteMatrix:
     cost: np.ndarray  # [3, 3] cost[gold][served], 0 on the diagonal
 
     @classmethod
-    def build(cls, served: list[list[str]], gold: list[str], critical: list[bool],
+    def build(cls, served: list[list[str]] | np.ndarray, gold: list[str], critical: list[bool],
               costs: dict[str, dict[str, float]]) -> RouteMatrix:
+        """`served`: routes by name per policy and post, or already as indices into ROUTES."""
         index = {r: i for i, r in enumerate(ROUTES)}
         c = np.zeros((3, 3))
         for g, row in costs.items():
             for s, v in row.items():
                 if g != s:
                     c[index[g], index[s]] = v
-        return cls(np.array([[index[r] for r in row] for row in served], np.int8).reshape(len(served), len(gold)),
+        routes = (served.astype(np.int8) if isinstance(served, np.ndarray)
+                  else np.array([[index[r] for r in row] for row in served], np.int8))
+        return cls(routes.reshape(len(served), len(gold)),
                    np.array([index[g] for g in gold], np.int8), np.asarray(critical, bool), c)
 
     def figures(self, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:

@@ -38,7 +38,7 @@ def test_cross_validation_serves_each_fold_with_a_point_chosen_elsewhere() -> No
     gold = [ROUTES[i] for i in rng.integers(0, 2, 150)]
     served = [[ROUTES[i] for i in rng.integers(0, 2, 150)] for _ in range(300)]
     m = RouteMatrix.build(served, gold, [False] * 150, COSTS)
-    points = [Point(None, None, i / 1000, None) for i in range(300)]
+    points = [Point((None, None, i / 1000, None, None, None)) for i in range(300)]
     best, feasible = choose(m, points, points[0])
     in_sample = float(m.figures()["macro_f1"][best])
     assert feasible and in_sample == max(m.figures()["macro_f1"])
