@@ -101,6 +101,8 @@ def test_snapshot_round_trip_gives_the_same_results(tmp_path: Path, ann: AnnConf
     again = VectorIndex(16, lexical_weight=0.05, lexical_candidates=20, ann=ann)  # the loaded index's writes
     assert snapshot.load(again, tmp_path, "sha", "s") == 42  # stayed in its process: the files are unchanged
     assert same(again.search(queries, 5, texts=qtexts), before) and len(again) == 299
+    snapshot.save(again, tmp_path, watermark=42, model_sha="sha", store_id="s")  # saved from its own mapped files
+    assert snapshot.load(again, tmp_path, "sha", "s") == 42 and same(again.search(queries, 5, texts=qtexts), before)
     meta = json.loads((tmp_path / snapshot.META).read_text())
     assert sorted(meta["mapped"]) == ["lex_counts", "lex_terms", "matrix"]
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == sorted(
