@@ -88,6 +88,7 @@ class VectorIndex:
         self._values: dict[str, list[str | None]] = {f: [None] for f in FILTER_FIELDS}
         self._value_code: dict[str, dict[str | None, int]] = {f: {None: 0} for f in FILTER_FIELDS}
         self._graph: Any = None  # usearch Index in the approximate mode
+        self._graph_view = False  # the graph is a read-only map of a snapshot file until the first write
         self._lexical = LexicalIndex() if self.lexical_weight else None
 
     def __len__(self) -> int:
@@ -124,6 +125,7 @@ class VectorIndex:
             for slot, text in zip(slots, texts, strict=True):
                 self._lexical.set(slot, text)
         if self._graph is not None:
+            self._writable_graph()
             keys = np.asarray(slots, dtype=np.uint64)
             present = [k for k in keys if self._graph.contains(int(k))]
             if present:
@@ -159,6 +161,13 @@ class VectorIndex:
         graph.add(live.astype(np.uint64), self._matrix[live], threads=self.ann.build_threads)
         self._graph = graph
 
+    def _writable_graph(self) -> None:
+        """A graph mapped from a snapshot (read-only) becomes an in-memory copy before its first change."""
+        if self._graph_view:
+            self._graph = self._graph.copy()
+            self._graph.expansion_search = self.ann.expansion_search
+            self._graph_view = False
+
     def _slot_for(self, answer_id: str) -> int:
         slot = self._pos.get(answer_id)
         if slot is None:
@@ -184,6 +193,7 @@ class VectorIndex:
             if self._lexical is not None:
                 self._lexical.remove(slot)
             if self._graph is not None and self._graph.contains(slot):
+                self._writable_graph()
                 self._graph.remove(slot)
 
     def search(self, queries: np.ndarray, k: int, filters: dict[str, str] | None = None,
@@ -284,8 +294,10 @@ class VectorIndex:
             }
         return out
 
-    def restore(self, state: dict[str, Any], graph: Any = None) -> None:
-        """Replace the contents by a `state()` (graph: a loaded usearch Index, or None for exact)."""
+    def restore(self, state: dict[str, Any], graph: Any = None, graph_view: bool = False) -> None:
+        """Replace the contents by a `state()` (graph: a loaded usearch Index, or None for exact; `graph_view`:
+        it is a read-only view of a file, copied into memory at the first write). The arrays are kept as
+        given (a memory map stays one), not copied."""
         if state["dim"] != self.dim or bool(state["lexical"] is not None) != bool(self.lexical_weight):
             raise ValueError("the snapshot was made for another index configuration")
         with self._lock:
@@ -301,6 +313,7 @@ class VectorIndex:
             if graph is not None:
                 graph.expansion_search = self.ann.expansion_search
             self._graph = graph
+            self._graph_view = graph is not None and graph_view
             if self._lexical is not None:
                 self._lexical = LexicalIndex.restore(state["lexical"])
             if graph is None and len(self._pos) >= self.ann.min_answers:

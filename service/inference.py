@@ -104,7 +104,7 @@ class TriageModel:
         return cls(settings.model_dir, settings.intra_threads, settings.inter_threads,
                    verify_files=settings.verify_model_files, spinning=settings.ort_spinning,
                    runtime=settings.runtime, precision=settings.runtime_precision,
-                   cache_dir=settings.runtime_cache_dir)
+                   cache_dir=settings.runtime_cache_path)
 
     def _load_optional(self, name: str, load: Any, command: str) -> Any:
         """An optional part of the model fitted after training (None when absent), hash-checked

@@ -7,10 +7,20 @@ changes after that watermark (service/app.py); a missing, unreadable or foreign 
 model, another index configuration, a store with fewer changes than it claims) means a rebuild.
 
 Layout in the snapshot folder: `snapshot.json` (written last, by rename: the commit point) names
-the data files of its generation (`<token>.npz`, `<token>.usearch`); a save writes new files, then
+the data files of its generation (`<token>.npz` for the small arrays, `<token>-<name>.npy` for the
+large ones, `<token>.usearch`); a save writes new files, then
 renames the JSON over the old one, then removes files no snapshot names. A file lock serialises
 savers (replicas on one host may share the folder); a reader that loses a race finds a named file
 missing and rebuilds.
+
+Loading maps the large arrays (the float32 vectors, the BM25 postings) copy-on-write and the HNSW graph
+read-only instead of reading them into memory (service/index.py makes the graph writable at its first
+write; a write to a mapped array copies only the pages it changes). Measured at 100k answers
+(bench/server_memory.py): the load takes 0.06 s instead of 0.44 s and the index's private memory at
+start 43 MB instead of 318 MB. Mapped pages count in RSS once a search touches them, and on Linux 6.18
+a touch maps the page cache's whole large folio: after the first post almost every mapped page is
+resident again (RSS about as before), but as clean page cache, which the kernel can drop under
+pressure and replicas on one host share, not as private memory.
 """
 
 from __future__ import annotations
@@ -33,7 +43,9 @@ from service.index import FILTER_FIELDS, VectorIndex
 
 log = logging.getLogger("wegwijzer.snapshot")
 
-FORMAT = 1
+FORMAT = 2
+# arrays kept as their own .npy files and memory-mapped at load (`np.load` maps no member of an .npz)
+MAPPED = ("matrix", "lex_terms", "lex_counts")
 META = "snapshot.json"
 
 
@@ -47,11 +59,15 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _fsync_write(path: Path, data: bytes) -> None:
+def _fsync_save(path: Path, write: Any) -> None:
     with open(path, "wb") as fh:
-        fh.write(data)
+        write(fh)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    _fsync_save(path, lambda fh: fh.write(data))
 
 
 STORE_ID_KEY = "index_store_id"
@@ -86,19 +102,20 @@ def save(index: VectorIndex, folder: Path, watermark: int, model_sha: str, store
         "lexical_weight": state["lexical_weight"], "lexical_candidates": state["lexical_candidates"],
         "answers": sum(a is not None for a in state["ids"]), "slots": len(state["ids"]),
         "values": state["values"], "data": f"{token}.npz",
+        "mapped": {k: f"{token}-{k}.npy" for k in MAPPED if k in arrays},
         "graph": f"{token}.usearch" if state["graph"] is not None else None, "saved_at": time.time(),
     }
     with _locked(folder):
-        with open(folder / meta["data"], "wb") as fh:
-            np.savez(fh, **arrays)  # uncompressed: loads at disk speed
-            fh.flush()
-            os.fsync(fh.fileno())
+        small = {k: v for k, v in arrays.items() if k not in meta["mapped"]}
+        for name, file in meta["mapped"].items():
+            _fsync_save(folder / file, lambda fh, name=name: np.save(fh, arrays[name]))
+        _fsync_save(folder / meta["data"], lambda fh: np.savez(fh, **small))  # uncompressed: disk speed
         if state["graph"] is not None:
             _fsync_write(folder / meta["graph"], bytes(state["graph"]))
         tmp = folder / f".{META}.{token}"
         _fsync_write(tmp, json.dumps(meta).encode())
         tmp.replace(folder / META)  # the commit point
-        keep = {META, meta["data"], meta["graph"], ".lock"}
+        keep = {META, meta["data"], meta["graph"], ".lock", *meta["mapped"].values()}
         for p in folder.iterdir():
             if p.name not in keep:
                 p.unlink(missing_ok=True)
@@ -121,18 +138,20 @@ def load(index: VectorIndex, folder: Path, model_sha: str, store_id: str = "") -
             return None
         with np.load(folder / meta["data"]) as z:
             arrays = {k: z[k] for k in z.files}
+        for name, file in meta["mapped"].items():  # copy-on-write: writes stay in this process
+            arrays[name] = np.asarray(np.load(folder / file, mmap_mode="c"))
         ids: list[str | None] = json.loads(bytes(arrays["ids"]).decode("utf-8"))
         if len(ids) != meta["slots"] or arrays["matrix"].shape != (meta["slots"], index.dim):
             raise ValueError("the snapshot's arrays disagree with its description")
         graph = None
         if meta["graph"]:
-            graph = usearch_index().restore(str(folder / meta["graph"]))
+            graph = usearch_index().restore(str(folder / meta["graph"]), view=True)  # read-only, mapped
             if graph is None or len(graph) != meta["answers"] or graph.ndim != index.dim:
                 raise ValueError("the snapshot's graph disagrees with its description")
         state = {"dim": meta["dim"], "ids": ids, "matrix": arrays["matrix"], "values": meta["values"],
                  "codes": {f: arrays[f"codes_{f}"] for f in FILTER_FIELDS},
                  "lexical": {k[4:]: v for k, v in arrays.items() if k.startswith("lex_")} or None}
-        index.restore(state, graph)
+        index.restore(state, graph, graph_view=True)
     except Exception as exc:  # noqa: BLE001 - any damage means: rebuild from the store
         log.warning("index snapshot unreadable (%s: %s); rebuilding from the store", type(exc).__name__, exc)
         index.rebuild([], np.zeros((0, index.dim), np.float32), [], [] if index.lexical_weight else None)

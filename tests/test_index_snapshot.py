@@ -90,15 +90,23 @@ def test_snapshot_round_trip_gives_the_same_results(tmp_path: Path, ann: AnnConf
     assert loaded.approximate == idx.approximate and len(loaded) == 299
     queries = random_unit(10, 16, seed=3)
     qtexts = ["modem wifi"] * 10
+    before = idx.search(queries, 5, texts=qtexts)
     for kw in ({}, {"texts": qtexts}, {"filters": {"product": "prepaid"}, "texts": qtexts}):
         assert same(loaded.search(queries, 5, **kw), idx.search(queries, 5, **kw))
     for target in (idx, loaded):  # the loaded index takes writes like the original
         target.upsert(["a3", "z"], vecs[:2], [{"product": "apple"}, {}], ["esim", "factuur"])
+        target.upsert(["a5"], vecs[7:8], [{"product": "apple"}], ["modem wifi modem"])  # a restored slot, rewritten
         target.delete("a10")
     assert same(loaded.search(queries, 5, texts=qtexts), idx.search(queries, 5, texts=qtexts))
+    again = VectorIndex(16, lexical_weight=0.05, lexical_candidates=20, ann=ann)  # the loaded index's writes
+    assert snapshot.load(again, tmp_path, "sha", "s") == 42  # stayed in its process: the files are unchanged
+    assert same(again.search(queries, 5, texts=qtexts), before) and len(again) == 299
+    snapshot.save(again, tmp_path, watermark=42, model_sha="sha", store_id="s")  # saved from its own mapped files
+    assert snapshot.load(again, tmp_path, "sha", "s") == 42 and same(again.search(queries, 5, texts=qtexts), before)
+    meta = json.loads((tmp_path / snapshot.META).read_text())
+    assert sorted(meta["mapped"]) == ["lex_counts", "lex_terms", "matrix"]
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == sorted(
-        [snapshot.META, *(n for n in (json.loads((tmp_path / snapshot.META).read_text())[k]
-                                       for k in ("data", "graph")) if n)])
+        [snapshot.META, *meta["mapped"].values(), *(n for n in (meta[k] for k in ("data", "graph")) if n)])
     snapshot.save(loaded, tmp_path, watermark=43, model_sha="sha", store_id="s")  # old generation files go
     assert len([p for p in tmp_path.iterdir() if p.suffix in (".npz", ".usearch")]) == (2 if ann is SMALL_ANN else 1)
 

@@ -88,6 +88,19 @@ def test_identifier_is_built_once() -> None:
     assert language_identifier() is language_identifier()
 
 
+def test_identifier_holds_only_the_served_languages_and_ranks_as_set_languages_would() -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from service.textprep import LANGUAGES
+
+    ours = language_identifier()
+    assert sorted(ours.nb_classes) == sorted(LANGUAGES) and ours.nb_ptc.shape[1] == len(LANGUAGES)
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    reference.set_languages(list(LANGUAGES))
+    for row in ROWS[:40]:
+        assert ours.rank(row["text"]) == reference.rank(row["text"])
+
+
 def test_eval_table_counts_accuracy_and_costly_mistakes() -> None:
     rows = [{"text": "modem knippert rood", "lang": "nl"}, {"text": "geen internet", "lang": "nl"},
             {"text": "no signal since yesterday", "lang": "en"}, {"text": "!!!", "lang": "und"}]

@@ -17,6 +17,7 @@ from models.runtime.cpu import parse_cpuinfo
 from models.runtime.onnxruntime_runtime import OnnxRuntime
 from models.runtime.openvino_runtime import OpenVinoRuntime
 from models.runtime.probe import EXPORT_GATE, IR_XML, PROBE_FILE, START_GATE
+from models.runtime.select import START_BATCH
 from service.inference import TriageModel
 
 NO_BF16 = CpuFeatures("test CPU without bf16", ("avx2", "avx512f"))
@@ -172,6 +173,32 @@ def test_openvino_keeps_its_compiled_model_in_the_cache_dir(tiny_model: Path, tm
     assert any((cache / ir_sha[:16]).iterdir())
     again = TriageModel(tiny_model, runtime="openvino", precision="f32", cache_dir=cache)  # loads from the cache
     assert np.allclose(first.run(TEXTS)[1], again.run(TEXTS)[1], atol=1e-5)
+
+
+def test_the_compiled_model_cache_sits_beside_the_sqlite_store_unless_set_or_off(tmp_path: Path) -> None:
+    from service.settings import Settings
+
+    store = f"sqlite:///{tmp_path / 'db' / 's.sqlite3'}"
+    assert Settings(store_url=store, auth_enabled=False).runtime_cache_path == tmp_path / "db" / "openvino-cache"
+    chosen = Settings(store_url=store, auth_enabled=False, runtime_cache_dir=tmp_path / "c").runtime_cache_path
+    assert chosen == tmp_path / "c"
+    assert Settings(store_url=store, auth_enabled=False, runtime_cache=False).runtime_cache_path is None
+    assert Settings(store_url="postgresql://u@h/db", auth_enabled=False).runtime_cache_path is None
+
+
+def test_the_start_up_probe_runs_in_small_batches(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenVINO keeps activation memory for the largest batch it ran: the probe must not be one 32-post batch."""
+    batches: list[int] = []
+    run = OpenVinoRuntime.run
+
+    def counted(self: OpenVinoRuntime, outputs: list[str], ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        batches.append(len(ids))
+        return run(self, outputs, ids, mask)
+
+    monkeypatch.setattr(OpenVinoRuntime, "run", counted)
+    sel = select_runtime(tiny_model, heads_of(tiny_model), "openvino", "f32")
+    assert sel.tried[-1]["ok"] and sel.tried[-1]["probe"]["n"] == sum(batches) > START_BATCH
+    assert max(batches) <= START_BATCH
 
 
 def test_openvino_runs_from_many_threads_with_a_small_request_pool(tiny_model: Path) -> None:

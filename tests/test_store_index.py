@@ -71,6 +71,23 @@ def test_sqlite_store_is_wal_and_versioned(tmp_path: Path) -> None:
     assert Store(f"sqlite:///{tmp_path / 's.sqlite3'}").schema_version == HEAD  # reopening migrates nothing
 
 
+def test_head_is_alembics_newest_revision_and_a_current_store_opens_without_sqlalchemy(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from service.db import migrate
+
+    assert migrate.HEAD == head_revision()
+    path = tmp_path / "s.sqlite3"
+    assert migrate.stored_revision(parse_store_url(f"sqlite:///{path}")) is None  # no file yet
+    Store(path).close()
+    assert migrate.stored_revision(parse_store_url(f"sqlite:///{path}")) == migrate.HEAD
+    code = ("import sys; from service.store import Store; s = Store(sys.argv[1]); "
+            "print(s.schema_version, 'sqlalchemy' in sys.modules, 'alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(HEAD), "False", "False"]
+
+
 @pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_pre_alembic_sqlite_files_open_and_upgrade(tmp_path: Path, version: int) -> None:
     path = tmp_path / "old.sqlite3"

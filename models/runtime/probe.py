@@ -4,7 +4,7 @@ starts on, and refuses a runtime whose answers drift (precision, CPU, library ve
 
 Two gates, one measure (argmax agreement per head, embedding cosine):
 - the export gate, on the whole dev split: agreement >= 0.99 per head, cosine >= 0.99;
-- the start-up check, on the probe's 32 posts (one batch): cosine >= 0.99 and agreement >= 0.95
+- the start-up check, on the probe's 32 posts (in batches of select.START_BATCH): cosine >= 0.99 and agreement >= 0.95
   per head (at most one flip of 32, which a near-tied post may cause without the runtime being wrong).
 """
 
