@@ -98,11 +98,13 @@ data-report: $(STAMP) ## counts, splits, duplicates and diversity of the shipped
 bench: $(STAMP) $(MODEL)/manifest.json ## speed benchmarks; write bench/*results*.json (and results.md)
 	$(PY) -m bench.side_by_side --model $(MODEL)
 	$(PY) -m bench
+	$(PY) -m bench.kb_corpus embed --n 2000 --model $(MODEL)  # real embeddings for the first 2,000 benchmark answers (cached)
 	$(PY) -m bench.ann --model $(MODEL)
 	$(PY) -m bench.incidents --json bench/incidents_results.json
 	$(PY) -m bench.lexical
 	$(PY) -m bench.http_overhead --json bench/http_overhead_results.json
 	$(PY) -m bench.http_load --json bench/http_load_results.json
+	$(PY) -m bench.server_memory --model $(MODEL) --json bench/server_memory_results.json
 
 lint: $(STAMP) ## ruff + mypy
 	.venv/bin/ruff check models service training eval tests

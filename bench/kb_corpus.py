@@ -216,8 +216,9 @@ def benchmark_kb(model_sha: str, n: int, seed: int = SEED) -> tuple[list[dict[st
     rows = generate(n)
     real = cached(model_sha, n)
     vecs = np.zeros((n, real.shape[1] if real.size else 384), np.float32)
-    vecs[:len(real)] = real
     m = len(real)
+    if m:
+        vecs[:m] = real
     if m < n:
         if m < 520:
             raise RuntimeError(f"only {m} embeddings cached in {cache_dir(model_sha)}: run "

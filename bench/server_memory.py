@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--stages", action="store_true", help="step-by-step start-up in a fresh process (largest size)")
+    ap.add_argument("--json", type=Path, help="also write the restarts' figures here")
     ap.add_argument("--stages-of", type=Path, help=argparse.SUPPRESS)  # that fresh process: the store
     args = ap.parse_args(argv)
     if args.stages_of is not None:
@@ -158,9 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.stages:
         return subprocess.call([sys.executable, "-m", "bench.server_memory", "--model", str(args.model),
                                 "--stages-of", str(stores[max(args.sizes)])])
+    results = []
     for n, path in stores.items():
         print(json.dumps({"answers": n, "load_avg": os.getloadavg()}), flush=True)
-        restarts(args.model, path, args.runs)
+        results.append({"answers": n, "load_avg_start": os.getloadavg(),
+                        "restarts": restarts(args.model, path, args.runs)})
+    if args.json is not None:
+        args.json.write_text(json.dumps({"model": str(args.model), "sizes": results}, indent=1) + "\n")
     return 0
 
 
