@@ -33,6 +33,7 @@ class Knob:
     read: Callable[[PolicyFile], Value]
     outcome: Callable[[PostFacts, Value], Hashable]
     none_as: float = 1.0  # where None sits on the threshold's scale (a rule switched off: the far end)
+    needs_base_value: bool = False  # searched only when the base policy sets it (else held at None)
 
     def present(self, spec: PolicyFile) -> bool:
         return self.rule_name is None or rule(spec, self.rule_name) is not None
@@ -109,7 +110,7 @@ KNOBS: tuple[Knob, ...] = (
          lambda f, v: tuple(lab for lab, p in f.alternatives.get("route", []) if v is not None and p >= v)),
     Knob("specialist.min_confidence.route", (0.3, 0.4, 0.5, 0.6, 0.7), "specialist",
          _write_specialist, _read_specialist,
-         lambda f, v: v is not None and f.confidence.get("route", 0.0) >= v, none_as=0.5),
+         lambda f, v: v is not None and f.confidence.get("route", 0.0) >= v, none_as=0.5, needs_base_value=True),
     _probability_knob("critical_probable", "urgency", "critical", (None, 0.05, 0.1, 0.2, 0.3)),
     _probability_knob("webcare_probable", "route", "webcare", (None, 0.2, 0.25, 0.3, 0.35, 0.4)),
 )
@@ -140,7 +141,8 @@ def base_point(base: PolicyFile) -> Point:
 
 
 def knob_grids(base: PolicyFile) -> list[tuple[Value, ...]]:
-    """Each knob's values: its grid, or its base value alone when its rule is absent."""
+    """Each knob's values: its grid, or its base value alone when its rule is absent (or, for a knob
+    that needs one, the base policy sets no value)."""
     b = base_point(base)
-    return [k.values if k.present(base) and (k.rule_name != "specialist" or v is not None) else (v,)
+    return [k.values if k.present(base) and (v is not None or not k.needs_base_value) else (v,)
             for k, v in zip(KNOBS, b.values, strict=True)]

@@ -62,9 +62,10 @@ def decide_grid(base: PolicyFile, points: list[Point], facts: list[PostFacts],
     for n, f in enumerate(facts):
         _, first, inverse = np.unique(keys[:, n], return_index=True, return_inverse=True)
         targets = []
-        for i in first:
-            policy = policies.get(int(i)) or policies.setdefault(int(i), Policy(apply(base, points[i]), label_sets))
-            targets.append(ROUTES.index(policy.decide(f).target))
+        for i in map(int, first):
+            if i not in policies:
+                policies[i] = Policy(apply(base, points[i]), label_sets)
+            targets.append(ROUTES.index(policies[i].decide(f).target))
         served[:, n] = np.array(targets, np.int8)[inverse.ravel()]
     return RouteMatrix.build(served, [r["route"] for r in rows],
                              [r.get("urgency") == "critical" for r in rows], base.costs or default_costs())

@@ -179,23 +179,24 @@ class Settings(BaseSettings):
             raise ValueError(f"policy file {self.policy_file} does not exist")
         return self
 
+    def _beside_store(self, enabled: bool, chosen: Path | None, name: str) -> Path | None:
+        """A folder the service writes: None when off; else the one set, or `name` beside the SQLite
+        store (None on PostgreSQL, where nothing sits beside the store)."""
+        if not enabled:
+            return None
+        if chosen is not None:
+            return chosen
+        return self.store.path.parent / name if self.store.path is not None else None
+
     @property
     def index_snapshot_dir(self) -> Path | None:
         """Where index snapshots live (None: snapshots off)."""
-        if not self.index_snapshots:
-            return None
-        if self.index_dir is not None:
-            return self.index_dir
-        return self.store.path.parent / "index" if self.store.path is not None else None
+        return self._beside_store(self.index_snapshots, self.index_dir, "index")
 
     @property
     def runtime_cache_path(self) -> Path | None:
         """Where OpenVINO keeps compiled models (None: no cache)."""
-        if not self.runtime_cache:
-            return None
-        if self.runtime_cache_dir is not None:
-            return self.runtime_cache_dir
-        return self.store.path.parent / "openvino-cache" if self.store.path is not None else None
+        return self._beside_store(self.runtime_cache, self.runtime_cache_dir, "openvino-cache")
 
     @property
     def ann(self) -> AnnConfig:
