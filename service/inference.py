@@ -23,6 +23,7 @@ Model directory contract (see models/artifact.py):
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,13 @@ from models.artifact import ArtifactError, Manifest, load_manifest, verify_hashe
 from models.lexical_heads import FILE as LEXICAL_FILE
 from models.lexical_heads import LexicalHeads
 from models.runtime import RuntimeError_, Selection, select_runtime
+from models.runtime.cache import KEEP_DAYS, model_cache_folder
 from models.runtime.probe import IR_BIN, padded
 from models.runtime.select import FILES as RUNTIME_FILES
 
 KB_CACHE_FILE = "kb_embeddings.npz"
+
+log = logging.getLogger("wegwijzer.model")
 
 
 def passage_key(text: str) -> str:
@@ -72,7 +76,13 @@ class TriageModel:
         check = (lambda names: verify_hashes(self.directory, self.manifest, names)) if verify_files else None
         # one cache folder per IR (by its hash): a compiled blob is never offered to another model
         ir_sha = self.manifest.files.get(IR_BIN)
-        cache_dir = Path(cache_dir) / ir_sha[:16] if cache_dir is not None and ir_sha else None
+        if cache_dir is not None and ir_sha:
+            cache_dir, stale = model_cache_folder(Path(cache_dir), ir_sha)
+            if stale:
+                log.info("removed %d compiled-model cache folder(s) unused for %g days: %s",
+                         len(stale), KEEP_DAYS, ", ".join(stale))
+        else:
+            cache_dir = None
         try:
             self.selection: Selection = select_runtime(
                 self.directory, list(self.manifest.label_sets), runtime, precision, intra_threads, inter_threads,

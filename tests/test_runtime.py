@@ -4,8 +4,10 @@ runtime, on the tiny model (trained through the real pipeline, which exports bot
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -228,3 +230,28 @@ def test_openvino_still_loads_after_the_answer_index_used_usearch(tiny_model: Pa
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["openvino", "1"]
+
+
+def test_the_cache_removes_other_models_folders_unused_for_a_week(tmp_path: Path) -> None:
+    from models.runtime.cache import model_cache_folder
+
+    root = tmp_path / "ov-cache"
+    week_old = time.time() - 8 * 86400
+    for name in ("aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "not-ours"):
+        (root / name).mkdir(parents=True)
+        (root / name / "blob").write_bytes(b"x")
+        os.utime(root / name, (week_old, week_old))
+    os.utime(root / "bbbbbbbbbbbbbbbb")  # another replica's model, used today
+    (root / "cccccccccccccccc").write_bytes(b"a file, not a cache folder")
+    os.utime(root / "cccccccccccccccc", (week_old, week_old))
+    folder, removed = model_cache_folder(root, "a" * 64)  # our own stale folder: kept and marked as used
+    assert folder == root / "aaaaaaaaaaaaaaaa" and (folder / "blob").exists()
+    assert folder.stat().st_mtime > week_old + 86400
+    assert removed == []
+    _, removed = model_cache_folder(root, "d" * 64)
+    assert removed == [] and (root / "aaaaaaaaaaaaaaaa").exists()  # used just now
+    os.utime(root / "aaaaaaaaaaaaaaaa", (week_old, week_old))
+    _, removed = model_cache_folder(root, "d" * 64)
+    assert removed == ["aaaaaaaaaaaaaaaa"]
+    assert sorted(p.name for p in root.iterdir()) == ["bbbbbbbbbbbbbbbb", "cccccccccccccccc", "dddddddddddddddd",
+                                                     "not-ours"]
