@@ -132,7 +132,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
     say(f"posts: {len(rows)} test posts from {workload.POSTS}, cycled")
 
     # knowledge bases ---------------------------------------------------------------------------
-    from service.inference import TriageModel
+    from models.inference import TriageModel
 
     t0 = time.perf_counter()
     model = TriageModel.from_settings(settings.model_copy(update={"model_dir": model_dir}))
@@ -224,7 +224,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
                 f"[reference] PyTorch fp32, the same layout and weights as the export, from {ref.base}, "
                 f"{ref.threads} torch threads (default {ref.default_threads}), loaded in {ref.load_s:.1f} s"
             )
-            from service.inference import TriageModel
+            from models.inference import TriageModel
 
             onnx_model = TriageModel(model_dir, settings.intra_threads, settings.inter_threads,
                                      spinning=settings.ort_spinning)
@@ -256,7 +256,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
             results["reference"] = {
                 "stack": "transformers BertModel (PyTorch fp32, default attention) + "
                 "PreTrainedTokenizerFast + numpy q @ M.T + argpartition top-3, "
-                "text = training.data_io.post_text",
+                "text = models.data_io.post_text",
                 "threads": ref.threads,
                 "load_s": round(ref.load_s, 1),
                 "parity": par,

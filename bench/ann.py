@@ -35,11 +35,11 @@ import numpy as np
 
 from bench import kb_corpus
 from bench.stats import summary_ms
+from models.index import AnnConfig, VectorIndex
+from models.inference import TriageModel, passage_text
+from models.textprep import post_text
 from service import snapshot
-from service.index import AnnConfig, VectorIndex
-from service.inference import TriageModel, passage_text
 from service.suggest import candidates_needed
-from service.textprep import post_text
 
 
 @contextlib.contextmanager

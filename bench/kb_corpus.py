@@ -172,7 +172,7 @@ def cache_dir(model_sha: str) -> Path:
 
 def embeddings(model: Any, n: int, log: bool = False) -> tuple[list[dict[str, Any]], np.ndarray]:
     """The first n generated answers and their embeddings, embedding (and caching) missing chunks."""
-    from service.inference import passage_text
+    from models.inference import passage_text
 
     every = generate(-(-n // CHUNK) * CHUNK)  # whole chunks: a chunk's vectors never depend on n
     rows = every[:n]
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "stats":
         rows = generate(args.n)
-        from service.inference import passage_text
+        from models.inference import passage_text
 
         lengths = [len(passage_text(r)) for r in rows]
         sents = {s for r in rows for s in sentences(r["answer"])}
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                           "passage_chars_mean": round(float(np.mean(lengths)), 1),
                           "distinct_answer_texts": len({r["answer"] for r in rows})}))
         return 0
-    from service.inference import TriageModel
+    from models.inference import TriageModel
 
     model = TriageModel(args.model, args.threads, 1)
     rows, vecs = embeddings(model, args.n, log=True)

@@ -1,4 +1,4 @@
-"""Is bm25s better than our hand-written BM25 (`service.lexical.LexicalIndex`) for what the service does?
+"""Is bm25s better than our hand-written BM25 (`models.lexical.LexicalIndex`) for what the service does?
 
 `python -m bench.lexical [--sizes 10000 100000] [--full-queries 100]` builds knowledge bases of real-looking,
 varied answers (`bench/lexical_corpus.py`: the shipped 520 answers, then sentences recombined across answers
@@ -41,8 +41,8 @@ import numpy as np
 from bench import environment, workload
 from bench.lexical_corpus import describe, synthesise
 from bench.stats import say, summary_ms
-from service.lexical import LexicalIndex, tokenize
-from service.textprep import clean_text
+from models.lexical import LexicalIndex, tokenize
+from models.textprep import clean_text
 
 os.environ.setdefault("DISABLE_TQDM", "1")
 K1, B = 1.2, 0.75
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuilds", type=int, default=2, help="bm25s rebuilds timed per insert and per delete")
     ap.add_argument("--out", type=Path, default=Path("bench/lexical_results.json"))
     args = ap.parse_args(argv)
-    from training.data_io import load_answers
+    from models.data_io import load_answers
 
     shipped = load_answers(workload.KB)
     posts = workload.load_posts()
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     from models.artifact import library_versions
 
     result = {
-        "what": "BM25 for the service: ours (service.lexical.LexicalIndex) against bm25s; see bench/lexical.py",
+        "what": "BM25 for the service: ours (models.lexical.LexicalIndex) against bm25s; see bench/lexical.py",
         "queries": {"n": len(queries), "source": str(workload.POSTS), "full_top10_and_agreement": args.full_queries},
         "candidates": CANDIDATES,
         "corpus_method": (sys.modules["bench.lexical_corpus"].__doc__ or "").strip(),

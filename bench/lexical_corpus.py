@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from service.inference import passage_text
-from service.lexical import tokenize
+from models.inference import passage_text
+from models.lexical import tokenize
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"\w+")

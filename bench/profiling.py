@@ -13,14 +13,14 @@ from service.triage import Engine
 
 # (category, function name, path fragment): the first match on the way down the call tree counts.
 CATEGORIES = [
-    ("tokenisation", "encode", "service/inference.py"),
+    ("tokenisation", "encode", "models/inference.py"),
     ("model_run", "run", "models/runtime/"),
-    ("vector_search", "search", "service/index.py"),
+    ("vector_search", "search", "models/index.py"),
     ("suggestion_lookup_sqlite", "_suggestion", "service/triage.py"),
     ("routing_policy", "decide", "service/policy.py"),
-    ("language_detection", "detect_language", "service/textprep.py"),
+    ("language_detection", "detect_language", "models/textprep.py"),
     ("text_cleanup", "text_of", "service/triage.py"),
-    ("head_postprocessing", "probabilities", "service/inference.py"),
+    ("head_postprocessing", "probabilities", "models/inference.py"),
 ]
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from bench.stats import summary_ms
 from models.artifact import load_manifest
-from training.data_io import post_text
+from models.data_io import post_text
 
 
 class Reference:

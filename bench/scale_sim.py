@@ -39,8 +39,8 @@ def unit(n: int, dim: int, seed: int = 0) -> np.ndarray:
 
 
 def index_figures(n: int, dim: int, lexical_n: int) -> dict[str, float]:
-    from service.index import VectorIndex
-    from service.lexical import LexicalIndex
+    from models.index import VectorIndex
+    from models.lexical import LexicalIndex
 
     before = rss_mb()
     vecs = unit(n, dim)

@@ -43,9 +43,9 @@ def rss_mb(pid: int | str = "self") -> dict[str, float]:
 def prepare(model_dir: Path, n: int) -> Path:
     """The store (with its index snapshot) of the first n benchmark answers; built once per model."""
     from models.artifact import load_manifest
+    from models.index import VectorIndex
+    from models.inference import TriageModel, passage_text
     from service import snapshot
-    from service.index import VectorIndex
-    from service.inference import TriageModel, passage_text
     from service.settings import Settings
     from service.store import Store
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from training.schema import LabelConfig
-from training.threads import check_threads, parse_time
+from models.schema import LabelConfig
+from models.threads import check_threads, parse_time
 
 SOURCE = Path(__file__).resolve().parents[1] / "eval" / "data" / "threads.jsonl"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from service.inference import TriageModel
+from models.inference import TriageModel
 from service.schemas import PostIn
 from service.store import Store
 

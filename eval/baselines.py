@@ -24,13 +24,13 @@ from sklearn.pipeline import FeatureUnion
 from eval.embedding import embed_by_length
 from eval.inputs import load_data_dir
 from eval.tables import markdown_table
+from models.data_io import post_text
 from models.encoder import PASSAGE, QUERY, Encoder
+from models.inference import passage_text
+from models.lexical import tokenize
 from models.metrics import best_abstain_threshold, head_metrics, retrieval_report
-from service.inference import passage_text
-from service.lexical import tokenize
+from models.schema import LabelConfig
 from training.corpus import Corpus
-from training.data_io import post_text
-from training.schema import LabelConfig
 
 Scorer = Callable[[list[str]], np.ndarray]  # query texts -> scores against the knowledge base
 RETRIEVAL_KEYS = ("recall@1", "recall@3", "mrr@10", "ndcg@10",

@@ -13,7 +13,7 @@ from typing import Any
 
 from eval.inputs import EvalInputError
 from models.artifact import ArtifactError
-from training.schema import DataValidationError
+from models.schema import DataValidationError
 
 
 def _write_json(path: str | None, obj: Any) -> None:
@@ -23,7 +23,7 @@ def _write_json(path: str | None, obj: Any) -> None:
 
 
 def _load_model(directory: str, threads: int):  # noqa: ANN202 - TriageModel
-    from service.inference import TriageModel
+    from models.inference import TriageModel
 
     return TriageModel(directory, intra_threads=threads)
 
@@ -33,7 +33,7 @@ def cmd_posts(args: argparse.Namespace) -> int:
     from eval.inputs import load_labelled_posts
     from eval.latency import measure_latency
     from eval.tables import heads_table, latency_table
-    from training.data_io import post_text
+    from models.data_io import post_text
 
     model = _load_model(args.model, args.threads)
     rows, labels = load_labelled_posts(args.file, model.manifest.label_sets)
@@ -156,8 +156,8 @@ def cmd_incidents_tune(args: argparse.Namespace) -> int:
 
 
 def _thread_inputs(args: argparse.Namespace):  # noqa: ANN202 - (model, threads, queries)
-    from training.data_io import load_queries
-    from training.threads import load_threads
+    from models.data_io import load_queries
+    from models.threads import load_threads
 
     model = _load_model(args.model, args.ort_threads)
     threads = load_threads(args.threads_file)

@@ -24,15 +24,15 @@ from typing import Any
 import numpy as np
 
 from eval.retrieval import served_scores
+from models.data_io import post_text
+from models.inference import TriageModel, passage_text
 from models.metrics import retrieval_report
+from models.threads import parse_time
 from service import matching
-from service.inference import TriageModel, passage_text
-from training.data_io import post_text
-from training.threads import parse_time
 
 
 def _engine(model: TriageModel, store_path: Path):  # noqa: ANN202 - service.triage.Engine
-    from service.index import VectorIndex
+    from models.index import VectorIndex
     from service.policy import Policy
     from service.settings import DEFAULT_POLICY
     from service.store import Store

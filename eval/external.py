@@ -20,8 +20,8 @@ import numpy as np
 from eval.posts import calibrated_probabilities
 from eval.retrieval import served_scores
 from eval.tables import markdown_table
+from models.inference import TriageModel
 from models.metrics import head_metrics, ranking_metrics
-from service.inference import TriageModel
 
 SEMEVAL_TEST = Path("semeval16-absa-nl-restaurants") / "test.sentences.tsv"
 FAQ_PAIRS = Path("rijksoverheid-faq-policyqa") / "faq_pairs.tsv"

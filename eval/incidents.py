@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from eval.inputs import EvalInputError
+from models.textprep import clean_text
 from service.incident_detector import IncidentDetector, IncidentParams
-from service.textprep import clean_text
 from service.triage_log import parse_time
 
 FIELDS = ("post_id", "created_at", "author_id", "title", "body", "burst")

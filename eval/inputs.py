@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from models.data_io import load_answers, load_posts, load_queries, read_rows
+from models.schema import DataValidationError, LabelConfig
 from training.corpus import Corpus, load_corpus
-from training.data_io import load_answers, load_posts, load_queries, read_rows
-from training.schema import DataValidationError, LabelConfig
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ def _guarded(detect: Detect) -> Detect:
     return run
 
 
-# --- the stopword counter that service/textprep.py used before lingua (kept as the baseline) ---
+# --- the stopword counter that models/textprep.py used before lingua (kept as the baseline) ---
 
 _WORD = re.compile(r"[a-zà-ÿ']+")
 _STOPWORDS = {
@@ -168,7 +168,7 @@ def top(rank: Rank) -> Detect:
 
 
 def service() -> Detect:
-    from service.textprep import detect_language
+    from models.textprep import detect_language
 
     return detect_language
 

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from service.inference import TriageModel
+from models.inference import TriageModel
 
 
 def single_post_ms(model: TriageModel, texts: list[str]) -> np.ndarray:

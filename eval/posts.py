@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
+from models.data_io import post_text
+from models.inference import TriageModel
 from models.metrics import head_metrics
-from service.inference import TriageModel
+from models.schema import LabelConfig
 from training import calibration
-from training.data_io import post_text
-from training.schema import LabelConfig
 
 ECE_BINS = 15
 

@@ -3,7 +3,7 @@
 `python -m eval.redaction [--split test|dev|all] [--deduce] [--json out.json]` prints, per type, recall (a labelled
 span counts as found when redactions cover all of it) and precision (a redaction is right when it overlaps a labelled
 span, any type; redactions on the tricky negatives count against it) for the old regexes (copied below as the
-baseline), the new redactor (`service.redaction`) and, with `--deduce` where the package is installed, the Dutch
+baseline), the new redactor (`models.redaction`) and, with `--deduce` where the package is installed, the Dutch
 de-identification library deduce. Also: tricky non-personal strings left intact, latency per post and the cost of
 starting each redactor (import + first call + memory, in a fresh interpreter). Figures depend on the machine's load.
 """
@@ -29,7 +29,7 @@ _TOKEN = re.compile(r"\[(" + "|".join(_TOKEN_TYPE) + r")\]")
 Spans = list[tuple[int, int, str]]
 
 # ---------------------------------------------------------------------------------------------------------------
-# Baseline: service/redact.py as it was before service.redaction (regexes only; no names, customer numbers, IMEI).
+# Baseline: models/redact.py as it was before models.redaction (regexes only; no names, customer numbers, IMEI).
 _OLD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("[EMAIL]", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
     ("[IBAN]", re.compile(r"\b[A-Z]{2}\d{2}\s?(?:[A-Z0-9]{4}\s?){2,7}[A-Z0-9]{1,4}\b")),
@@ -72,7 +72,7 @@ def spans_from_output(text: str, redacted: str) -> Spans:
 
 
 def new_spans(text: str) -> Spans:
-    from service.redaction import find_spans
+    from models.redaction import find_spans
 
     return [(s.start, s.end, _TOKEN_TYPE[s.kind]) for s in find_spans(text)]
 
@@ -182,7 +182,7 @@ t1 = time.perf_counter()
 print(t1 - t0, rss0, hwm())
 """
 _SETUPS = {"old": "from eval.redaction import old_redact as f",
-           "new": "from service.redaction import redact as f",
+           "new": "from models.redaction import redact as f",
            "deduce": "from deduce import Deduce\nf = Deduce().deidentify"}
 
 
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write all figures to this file")
     args = parser.parse_args(argv)
 
-    from service.redaction import redact
+    from models.redaction import redact
 
     finders: dict[str, Callable[[str], Spans]] = {"old": old_spans, "new": new_spans}
     redactors: dict[str, Callable[[str], Any]] = {"old": old_redact, "new": redact}
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | {cost['init_s']:.2f} | {cost['rss_mb']:.0f} ({cost['rss_added_mb']:+.0f}) | "
               f"{short['p50']:.3f} / {short['p99']:.3f} | {typical['p50']:.3f} / {typical['p99']:.3f} | "
               f"{big['mean']:.1f} |")
-    from service.redaction import DETECTORS
+    from models.redaction import DETECTORS
 
     per_detector = {d.__name__: latency_ms(d, long_posts, args.rounds)["mean"] for d in DETECTORS}
     timing["new_per_detector_ms_300"] = per_detector

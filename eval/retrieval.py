@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from models.data_io import post_text
+from models.inference import TriageModel, passage_text
+from models.lexical import bm25_matrix, fuse
 from models.metrics import ranking_metrics, retrieval_report
-from service.inference import TriageModel, passage_text
-from service.lexical import bm25_matrix, fuse
-from training.data_io import post_text
 
 JSON_KEYS = ("n", "recall@1", "recall@3", "mrr@10", "ndcg@10",
              "abstain_precision", "abstain_recall", "abstain_f1")

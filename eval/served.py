@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 
+from models.textprep import detect_language
 from service.policy import Decision, Policy, PostFacts
 from service.schemas import PostIn
-from service.textprep import detect_language
 from service.triage import Engine
 
 ROUTES = ["peers", "klantexpert", "webcare"]

@@ -20,11 +20,11 @@ import yaml
 
 from eval.external import read_tsv
 from eval.posts import calibrated_probabilities
+from models.data_io import write_jsonl
+from models.inference import TriageModel
 from models.metrics import head_metrics
-from service.inference import TriageModel
+from models.schema import LabelConfig
 from training.config import TrainConfig
-from training.data_io import write_jsonl
-from training.schema import LabelConfig
 
 XSID = Path("xsid-nl")
 VALID, TEST = XSID / "nl.valid.intent.tsv", XSID / "nl.test.intent.tsv"

@@ -15,12 +15,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from service import console, snapshot, textprep
+from models import textprep
+from models.index import VectorIndex
+from models.inference import TriageModel, passage_text
+from service import console, snapshot
 from service.batching import MicroBatcher
 from service.db import changes
 from service.incidents import build_incident_service, maintenance_loop
-from service.index import VectorIndex
-from service.inference import TriageModel, passage_text
 from service.logs import configure_logging
 from service.policy import Policy
 from service.replication import apply_changes, start_follower
@@ -53,7 +54,7 @@ def build_engine(settings: Settings) -> Engine:
 
 
 def seed_knowledge_base(engine: Engine, path: Path) -> None:
-    from training.data_io import load_answers
+    from models.data_io import load_answers
 
     rows = load_answers(path)
     for i in range(0, len(rows), 256):

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from models.threads import parse_time
 from service import matching
 from service.db import changes
 from service.store import Store, now_iso
-from training.threads import parse_time
 
 # members (not klantexperts) with at least this many accepted solutions are suggested too: the
 # community's future klantexperts. Webcare and moderators are staff, never suggested as klantexpert.

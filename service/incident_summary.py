@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.lexical import tokenize
+from models.lexical import tokenize
 
 # Function words and forum filler that are never characteristic of an incident.
 STOPWORDS = frozenset("""

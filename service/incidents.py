@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from models.redact import redact
 from service import observability as obs
 from service import triage_log
 from service.incident_detector import Assignment, IncidentDetector, IncidentParams, OpenIncident
 from service.incident_schemas import IncidentDetail, IncidentOut, IncidentPost, IncidentRef
 from service.incident_summary import Background, summarize
 from service.policy import Decision, PostFacts
-from service.redact import redact
 from service.store import Store
 from service.triage_log import LoggedPost, iso
 

@@ -4,7 +4,7 @@ structlog loggers and every standard-library logger (uvicorn's, `logging.getLogg
 Every line has `timestamp` (ISO 8601, UTC), `level`, `logger` and `event`; lines logged while a request
 is handled also carry its `request_id` (bound with `structlog.contextvars` by `service.request_log`).
 Post text is never logged; as a safety net tracebacks and standard-library messages go through
-`service.redact.redact`, and tracebacks are rendered without local variables.
+`models.redact.redact`, and tracebacks are rendered without local variables.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from service.redact import redact
+from models.redact import redact
 
 LogFormat = Literal["json", "console"]
 LEVELS = {"critical": logging.CRITICAL, "error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from models.inference import passage_text
 from service.db import changes
 from service.db.sync import Change, ChangeFollower
-from service.inference import passage_text
 
 if TYPE_CHECKING:
     from service.triage import Engine

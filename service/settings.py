@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.index import AnnConfig
 from service.db.url import StoreUrl, parse_store_url
-from service.index import AnnConfig
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
 MODEL_POLICY = "policy.yaml"  # a model directory's tuned policy
@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     # Imported into an empty store at start (labels.md JSONL); None to start empty.
     seed_kb: Path | None = Path("training/data/kb.jsonl")
-    # The answer index (service/index.py, service/snapshot.py). Snapshots of it are kept in index_dir (unset:
+    # The answer index (models/index.py, service/snapshot.py). Snapshots of it are kept in index_dir (unset:
     # an `index` folder beside the SQLite store; on PostgreSQL only where index_dir is set, one per host)
     # so a restart loads instead of rebuilding; the store stays the source of truth. From ann_min_answers
     # live answers the index is an HNSW graph (ann_dtype vectors; candidates re-scored exactly) searched

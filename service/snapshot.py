@@ -14,7 +14,7 @@ savers (replicas on one host may share the folder); a reader that loses a race f
 missing and rebuilds.
 
 Loading maps the large arrays (the float32 vectors, the BM25 postings) copy-on-write and the HNSW graph
-read-only instead of reading them into memory (service/index.py makes the graph writable at its first
+read-only instead of reading them into memory (models/index.py makes the graph writable at its first
 write; a write to a mapped array copies only the pages it changes). Measured at 100k answers
 (bench/server_memory.py): the load takes 0.06 s instead of 0.44 s and the index's private memory at
 start 43 MB instead of 318 MB. Mapped pages count in RSS once a search touches them, and on Linux 6.18
@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from models.index import FILTER_FIELDS, VectorIndex
 from models.native import usearch_index
-from service.index import FILTER_FIELDS, VectorIndex
 
 log = logging.getLogger("wegwijzer.snapshot")
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from models.answerability import CANDIDATES, AnswerabilityModel, Candidate, candidate_features
-from service.index import Hit
-from service.inference import HeadPrediction
+from models.index import Hit
+from models.inference import HeadPrediction
 
 
 @dataclass

@@ -2,7 +2,7 @@
 becomes (or updates) the knowledge-base answer `thread:<thread_id>`, embedded and searchable when
 the call returns; a thread whose solution was un-accepted loses its answer. The thread's timings,
 labels and solver are kept (no message text, no asker identity) for the expert records and the
-expected-response figures. Validation and conversion: training/threads.py.
+expected-response figures. Validation and conversion: models/threads.py.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from models.threads import ThreadFacts, answer_id, thread_answer, thread_facts
 from service.db import changes
 from service.experts import ExpertDirectory
 from service.history import ResponseHistory
 from service.routers.answers import write_answers
 from service.store import now_iso
-from training.threads import ThreadFacts, answer_id, thread_answer, thread_facts
 
 if TYPE_CHECKING:
     from service.triage import Engine
@@ -69,7 +69,7 @@ def _predicted_labels(engine: Engine, threads: list[dict]) -> list[dict[str, str
 
 
 def import_threads(engine: Engine, threads: list[dict]) -> ImportResult:
-    """Import validated threads (training.threads.check_threads); unchanged threads are skipped."""
+    """Import validated threads (models.threads.check_threads); unchanged threads are skipped."""
     facts = [thread_facts(t) for t in threads]
     known = _known(engine, [f.thread_id for f in facts])
     changed = [i for i, f in enumerate(facts) if known.get(f.thread_id, ("", None))[0] != f.content_sha256]
@@ -128,8 +128,8 @@ def _write_rows(engine: Engine, facts: list[ThreadFacts], labels: list[dict[str,
 def open_engine(model_dir: str | None, store_path: str | None, threads: int = 2) -> Engine:
     """An engine on a store without the web app (for `python -m training import-threads`): the served
     model embeds the answers, the store is the service's (default: the service settings)."""
-    from service.index import VectorIndex
-    from service.inference import TriageModel
+    from models.index import VectorIndex
+    from models.inference import TriageModel
     from service.policy import Policy
     from service.settings import Settings
     from service.store import Store

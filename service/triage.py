@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
+from models.index import VectorIndex
+from models.inference import TriageModel
+from models.textprep import detect_language, post_text
 from service import observability as obs
 from service.incident_schemas import IncidentRef
-from service.index import VectorIndex
-from service.inference import TriageModel
 from service.policy import Decision, Policy, PostFacts
 from service.schemas import Alternative, ExpertOut, HeadOut, PostIn, RouteOut, Suggestion, TriageOut
 from service.store import Store
 from service.suggest import best_answerability, candidates_needed, score_hits, select
-from service.textprep import detect_language, post_text
 
 if TYPE_CHECKING:
     from service.db.sync import ChangeFollower

@@ -2,7 +2,7 @@
 `triage_log` table (schema: the Alembic history in service/db/migrations).
 
 Kept per post: the post id, `created_at` (from the request, else the server's time), the
-thread id, the REDACTED title and body (service.redact), the predicted labels with their
+thread id, the REDACTED title and body (models.redact), the predicted labels with their
 confidences (and whether the head abstained), the route and its reasons, the retrieval
 embedding, the incident it belongs to, an author key: HMAC-SHA256 of the author id under a
 secret salt (never the id itself), and the triage response as answered (`result`: every
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from models.redact import redact
 from service.db.url import POSTGRESQL, SQLITE
-from service.redact import redact
 from service.store import Store
 
 SALT_KEY = "author_salt"

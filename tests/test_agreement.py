@@ -10,8 +10,8 @@ import pytest
 from eval.agreement import agreement, load_second
 from eval.cli import main
 from eval.inputs import EvalInputError
+from models.schema import LabelConfig
 from tests.conftest import MINI
-from training.schema import LabelConfig
 
 HEADS = LabelConfig.from_file().heads
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from models.answerability import FEATURES, FILE, AnswerabilityModel, Candidate, candidate_features
 from models.artifact import ArtifactError
+from models.inference import TriageModel
 from service.app import create_app
-from service.inference import TriageModel
 from service.settings import Settings
 from tests.conftest import MINI
 

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
+from models.inference import TriageModel
+from models.textprep import clean_text
 from service.app import create_app
-from service.inference import TriageModel
 from service.settings import Settings
-from service.textprep import clean_text
 from tests.conftest import MINI
 from tests.test_service_api import KEYS
 

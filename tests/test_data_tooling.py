@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from models.data_io import load_answers, load_posts, load_queries, read_rows, write_jsonl
+from models.schema import MAX_TEXT_CHARS, DataValidationError, LabelConfig, Problem
 from training.__main__ import main
-from training.data_io import load_answers, load_posts, load_queries, read_rows, write_jsonl
 from training.report import build_report, diversity, length_stats, render_markdown
-from training.schema import MAX_TEXT_CHARS, DataValidationError, LabelConfig, Problem
 from training.splits import NEAR_DUP_THRESHOLD, SPLITS, _near_duplicates, minhash, split_of, split_rows
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from training.data_io import write_jsonl
+from models.data_io import write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = {

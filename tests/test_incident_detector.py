@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from eval.incidents import replay, score
+from models.schema import LabelConfig
 from service.incident_detector import IncidentDetector, IncidentParams, OpenIncident
 from service.incident_summary import Background, summarize
 from service.policy import Policy, PostFacts
-from training.schema import LabelConfig
 
 DIM = 16
 PARAMS = IncidentParams(similarity=0.9, join_similarity=0.85, min_authors=3, window_s=3600, quiet_s=7200)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from models.inference import TriageModel
 from service.app import create_app
-from service.inference import TriageModel
 from service.settings import Settings
 from tests.conftest import MINI
 from tests.dbutil import db_rows

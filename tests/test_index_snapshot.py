@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from models.index import AnnConfig, VectorIndex
 from service import app as app_module
 from service import snapshot
 from service.app import create_app
-from service.index import AnnConfig, VectorIndex
 from service.settings import Settings
 from service.store import Store
 from tests.conftest import MINI

@@ -1,4 +1,4 @@
-"""Language detection (service.textprep.detect_language) on the hand-written forum posts of
+"""Language detection (models.textprep.detect_language) on the hand-written forum posts of
 tests/data/langid.jsonl, and the measuring script eval/langid.py."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from eval.langid import is_short, load, load_posts, tables
-from service.textprep import detect_language, language_identifier
+from models.textprep import detect_language, language_identifier
 
 DATA = Path(__file__).parent / "data" / "langid.jsonl"
 ROWS = load(DATA)
@@ -91,7 +91,7 @@ def test_identifier_is_built_once() -> None:
 def test_identifier_holds_only_the_served_languages_and_ranks_as_set_languages_would() -> None:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    from service.textprep import LANGUAGES
+    from models.textprep import LANGUAGES
 
     ours = language_identifier()
     assert sorted(ours.nb_classes) == sorted(LANGUAGES) and ours.nb_ptc.shape[1] == len(LANGUAGES)

@@ -13,12 +13,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from models.artifact import ArtifactError, load_manifest
+from models.data_io import load_posts, post_text
+from models.inference import TriageModel
 from models.lexical_heads import FILE, LexicalHeads, char_wb_ngrams, mix_head, word_ngrams
-from service.inference import TriageModel
+from models.schema import DEFAULT_LABELS, LabelConfig
 from tests.conftest import MINI
 from training import lexical_ensemble
-from training.data_io import load_posts, post_text
-from training.schema import DEFAULT_LABELS, LabelConfig
 
 LABELS = LabelConfig.from_file(DEFAULT_LABELS)
 ODD = ["", "   ", "Één  woord", "e-SIM!! werkt niet 😡\nna update iOS 18.2", "a b c", "ÉÉN ÉÉN één"]

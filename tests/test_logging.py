@@ -224,7 +224,7 @@ def test_a_line_logged_by_the_redaction_itself_does_not_recurse(monkeypatch: pyt
     import service.logs
 
     def redact_that_warns(text: str) -> str:
-        logging.getLogger("service.redaction").warning("redaction detector names failed: ValueError")
+        logging.getLogger("models.redaction").warning("redaction detector names failed: ValueError")
         return text.replace(PHONE, "[TELEFOON]")
 
     monkeypatch.setattr(service.logs, "redact", redact_that_warns)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from models.schema import LabelConfig
 from service.policy import Policy, PolicyError, PostFacts
-from training.schema import LabelConfig
 
 LABELS = LabelConfig.from_file().heads
 DEFAULT = Path("service/default_policy.yaml")

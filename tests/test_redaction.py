@@ -1,4 +1,4 @@
-"""Personal-data redaction (service.redaction) on the labelled posts of tests/data/redaction.jsonl, and on odd input.
+"""Personal-data redaction (models.redaction) on the labelled posts of tests/data/redaction.jsonl, and on odd input.
 
 Floors are set a little below what `python -m eval.redaction --split all` measured (see the eval for the figures).
 """
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import service.redaction as redaction
+import models.redaction as redaction
 from eval.redaction import load, new_spans, score, spans_from_output
-from service.redact import redact
+from models.redact import redact
 
 ROWS = load(split="all")
 RESULT = score(ROWS, new_spans)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from models.schema import DEFAULT_LABELS, LabelConfig
 from training.__main__ import main
 from training.relabel import RelabelError, apply_review
-from training.schema import DEFAULT_LABELS, LabelConfig
 
 LABELS = LabelConfig.from_file(DEFAULT_LABELS)
 POST = {"id": "p-1", "title": "t", "body": "b", "topic": "other", "product": "none", "sentiment": "neutral",

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from models.index import VectorIndex
+from models.lexical import LexicalIndex, bm25_matrix, tokenize
 from models.metrics import retrieval_report
-from service.index import VectorIndex
-from service.lexical import LexicalIndex, bm25_matrix, tokenize
 from training.config import TrainConfig
 from training.retrieval_fit import RetrievalScores, choose_lexical_weight
 
@@ -141,7 +141,7 @@ def test_candidate_scoring_equals_full_scoring() -> None:
 
 def test_offline_fusion_ranks_like_the_served_index() -> None:
     """eval/training score with `fuse` on full matrices; the service with VectorIndex: same order."""
-    from service.lexical import fuse
+    from models.lexical import fuse
 
     vecs = unit(5, 8, 3)
     queries = unit(4, 8, 4)

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from models.artifact import ArtifactError, load_manifest, write_manifest
+from models.inference import TriageModel
 from models.runtime import CpuFeatures, Probe, RuntimeError_, compare, cpu_features, passes, select_runtime
 from models.runtime.cpu import parse_cpuinfo
 from models.runtime.onnxruntime_runtime import OnnxRuntime
 from models.runtime.openvino_runtime import OpenVinoRuntime
 from models.runtime.probe import EXPORT_GATE, IR_XML, PROBE_FILE, START_GATE
 from models.runtime.select import START_BATCH
-from service.inference import TriageModel
 
 NO_BF16 = CpuFeatures("test CPU without bf16", ("avx2", "avx512f"))
 AMX = CpuFeatures("test CPU with AMX", ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"))
@@ -220,11 +220,11 @@ def test_openvino_still_loads_after_the_answer_index_used_usearch(tiny_model: Pa
     import subprocess
 
     code = ("import numpy as np\n"
-            "from service.index import AnnConfig, VectorIndex\n"
+            "from models.index import AnnConfig, VectorIndex\n"
             "idx = VectorIndex(8, ann=AnnConfig(min_answers=1))\n"
             "v = np.eye(8, dtype=np.float32)\n"
             "idx.rebuild([str(i) for i in range(8)], v, [{} for _ in range(8)])\n"
-            "from service.inference import TriageModel\n"
+            "from models.inference import TriageModel\n"
             f"m = TriageModel({str(tiny_model)!r}, runtime='openvino', precision='f32', cache_dir=None)\n"
             "print(m.runtime.name, len(m.predict(['geen bereik'])[0]))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -183,8 +183,8 @@ def test_unknown_answer_id_404_and_bad_id_422(client: TestClient) -> None:
 
 
 def test_export_feedback_writes_labelled_posts(client: TestClient, settings: Settings, tmp_path: Path) -> None:
+    from models.data_io import load_posts
     from training.__main__ import main
-    from training.data_io import load_posts
 
     full = {"post_id": "p-7", "role": "moderator", "post": {"title": "Storing", "body": "Geen 4G, bel 0612345678"},
             "labels": {"topic": "network", "product": "none", "sentiment": "negative", "urgency": "high"},

@@ -10,9 +10,9 @@ import pytest
 
 from eval.cli import main as eval_main
 from models.artifact import load_manifest
+from models.data_io import load_posts, post_text
 from models.encoder import load_tokenizer
 from training.batches import Batcher
-from training.data_io import load_posts, post_text
 from training.export_onnx import parity
 from training.train import load_checkpoint_model
 
@@ -88,7 +88,7 @@ def test_served_retrieval_is_the_frozen_base_on_external_faq(default_model: Path
     """Domain tuning must not cost general Dutch retrieval: the tower's embedding is the base's."""
     from eval.external import FAQ_PAIRS, faq_pairs
     from models.encoder import Encoder
-    from service.inference import TriageModel
+    from models.inference import TriageModel
 
     path = ROOT.parent / "shared" / "external-eval" / FAQ_PAIRS
     if not path.is_file():

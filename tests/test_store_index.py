@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.index import VectorIndex
 from service.db import changes
 from service.db.migrate import head_revision
 from service.db.url import parse_store_url
-from service.index import VectorIndex
 from service.store import Store
 from tests.tiny import random_unit
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.redact import redact
-from service.textprep import clean_text, detect_language
+from models.redact import redact
+from models.textprep import clean_text, detect_language
 
 
 def test_strip_html() -> None:

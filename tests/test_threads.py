@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from models.schema import DataValidationError, LabelConfig
+from models.threads import check_threads, load_threads, thread_answer, thread_facts, training_posts
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import MINI
 from tests.dbutil import columns, db_rows
-from training.schema import DataValidationError, LabelConfig
-from training.threads import check_threads, load_threads, thread_answer, thread_facts, training_posts
 
 KEYS = {"forum-key-000000000001": "forum", "webcare-key-00000000001": "webcare", "admin-key-0000000000001": "admin"}
 FORUM, WEBCARE, ADMIN = ({"X-API-Key": k} for k in KEYS)
@@ -265,8 +265,8 @@ def test_triage_carries_experts_and_expected_response_from_history(client: TestC
 
 def test_cli_import_and_posts_out_then_service_loads_it(tiny_model: Path, settings: Settings,
                                                         tmp_path: Path) -> None:
+    from models.data_io import load_posts
     from training.__main__ import main
-    from training.data_io import load_posts
 
     src = tmp_path / "threads.jsonl"
     private = copy.deepcopy(MODEM)
@@ -306,7 +306,7 @@ def test_eval_experts_command_on_the_shipped_threads(tiny_model: Path, tmp_path:
 
 
 def test_eval_queries_point_at_solved_threads_and_differ_from_them() -> None:
-    from training.threads import load_threads
+    from models.threads import load_threads
 
     data = Path(__file__).parents[1] / "eval" / "data"
     threads = {t["thread_id"]: t for t in load_threads(data / "threads.jsonl")}
@@ -326,7 +326,7 @@ def test_eval_queries_point_at_solved_threads_and_differ_from_them() -> None:
 def test_passage_embeddings_skip_the_heads_and_equal_the_full_run(tiny_model: Path) -> None:
     import numpy as np
 
-    from service.inference import TriageModel
+    from models.inference import TriageModel
 
     model = TriageModel(tiny_model)
     texts = [f"Mijn modem knippert {i} keer oranje. " * (1 + i % 4) for i in range(40)]

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from models.artifact import ArtifactError, load_manifest
+from models.data_io import load_posts, post_text
 from models.encoder import load_tokenizer
-from service.inference import TriageModel
+from models.inference import TriageModel
 from tests.conftest import MINI
 from training import calibration
 from training.batches import Batcher
 from training.config import TrainConfig
 from training.corpus import load_corpus
-from training.data_io import load_posts, post_text
 from training.export_onnx import parity
 from training.model import MultiTaskModel
 from training.train import load_checkpoint_model
@@ -183,8 +183,8 @@ def test_batched_run_matches_single_runs(tiny_model: Path, tiny_base: Path, tmp_
 
 def test_knowledge_base_embeddings_ship_with_the_model(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Seeding the training knowledge base needs no encoder runs; other passages still run."""
-    from service.inference import KB_CACHE_FILE, passage_text
-    from training.data_io import load_answers
+    from models.data_io import load_answers
+    from models.inference import KB_CACHE_FILE, passage_text
 
     assert KB_CACHE_FILE in load_manifest(tiny_model).files  # hash-checked on load like the graph
     model = TriageModel(tiny_model)

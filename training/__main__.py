@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from training.schema import DataValidationError, LabelConfig
+from models.schema import DataValidationError, LabelConfig
 
 
 def _labels(path: str | None) -> LabelConfig | None:
@@ -15,7 +15,7 @@ def _labels(path: str | None) -> LabelConfig | None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from training.data_io import load_answers, load_posts, load_queries
+    from models.data_io import load_answers, load_posts, load_queries
 
     loader = {"posts": lambda p: load_posts(p, _labels(args.labels)),
               "kb": lambda p: load_answers(p, _labels(args.labels)),
@@ -115,8 +115,8 @@ def cmd_export_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_import_threads(args: argparse.Namespace) -> int:
-    from training.data_io import write_jsonl
-    from training.threads import load_threads, training_posts
+    from models.data_io import write_jsonl
+    from models.threads import load_threads, training_posts
 
     engine = None
     if not args.no_store:
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="validate a data file (JSONL, CSV, Parquet or datasets dir)")
     v.add_argument("file")
     v.add_argument("--kind", choices=["posts", "kb", "queries"], default="posts")
-    v.add_argument("--labels", help="label config YAML (default: training/labels.yaml)")
+    v.add_argument("--labels", help="label config YAML (default: models/labels.yaml)")
     v.set_defaults(func=cmd_validate)
     r = sub.add_parser("report", help="counts, splits, duplicates and diversity of a data directory")
     r.add_argument("data")
@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--store", default=None,
                    help="the store: a SQLite path or a store URL (default: the service setting)")
     f.add_argument("--out", required=True)
-    f.add_argument("--labels", help="label config YAML (default: training/labels.yaml)")
+    f.add_argument("--labels", help="label config YAML (default: models/labels.yaml)")
     f.add_argument("--partial", action="store_true", help="also write feedback that corrects only some labels")
     f.set_defaults(func=cmd_export_feedback)
     it = sub.add_parser("import-threads", help="import a forum thread export: solved threads into the knowledge "

@@ -29,12 +29,12 @@ from sklearn.preprocessing import StandardScaler
 
 from models.answerability import CANDIDATES, FEATURES, FILE, AnswerabilityModel, Candidate, candidate_features
 from models.artifact import write_manifest
+from models.index import Hit, VectorIndex
+from models.inference import TriageModel, passage_text
 from models.metrics import abstain_metrics, best_abstain_threshold
-from service.index import Hit, VectorIndex
-from service.inference import TriageModel, passage_text
-from service.textprep import post_text
+from models.schema import LabelConfig
+from models.textprep import post_text
 from training.corpus import load_corpus
-from training.schema import LabelConfig
 
 
 @dataclass

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from models.artifact import Manifest, load_manifest, write_manifest
+from models.data_io import rows_sha256
 from models.encoder import PASSAGE, QUERY
-from service.inference import passage_text
+from models.inference import passage_text
 from training.batches import Batcher, text_batches
 from training.config import TrainConfig
 from training.corpus import Corpus
-from training.data_io import rows_sha256
 from training.export_onnx import export_with_parity_gate
 from training.model import MultiTaskModel
 
@@ -63,7 +63,7 @@ def write_kb_embeddings(out: Path, kb: list[dict]) -> None:
     """kb_embeddings.npz: the exported graph's embeddings of the knowledge base passages,
     keyed by passage text, so a service seeded with this knowledge base starts without
     running the encoder over it."""
-    from service.inference import KB_CACHE_FILE, TriageModel, passage_key
+    from models.inference import KB_CACHE_FILE, TriageModel, passage_key
 
     path = out / KB_CACHE_FILE
     path.unlink(missing_ok=True)
@@ -75,9 +75,9 @@ def write_kb_embeddings(out: Path, kb: list[dict]) -> None:
 
 def served_files(out: Path) -> list[str]:
     from models.answerability import FILE as ANSWERABILITY_FILE
+    from models.inference import KB_CACHE_FILE
     from models.lexical_heads import FILE as LEXICAL_FILE
     from models.runtime.probe import IR_BIN, IR_XML, PROBE_FILE
-    from service.inference import KB_CACHE_FILE
 
     optional = [KB_CACHE_FILE, IR_XML, IR_BIN, PROBE_FILE, ANSWERABILITY_FILE, LEXICAL_FILE]
     return ["model.onnx", "tokenizer.json"] + [f for f in optional if (out / f).is_file()]

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.data_io import post_text
 from models.encoder import QUERY
 from models.metrics import head_metrics
-from training.data_io import post_text
+from models.schema import LabelConfig
 from training.model import MultiTaskModel
-from training.schema import LabelConfig
 
 
 @dataclass

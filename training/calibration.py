@@ -91,8 +91,8 @@ def abstain_threshold(probs: np.ndarray, y: np.ndarray, target_precision: float)
 
 
 def calibrate(model: MultiTaskModel, corpus: Corpus, cfg: TrainConfig, batcher: Batcher) -> dict[str, Any]:
+    from models.data_io import post_text
     from training.batches import label_matrix, predict_logits
-    from training.data_io import post_text
 
     labels = corpus.labels
     dev = corpus.posts.splits["dev"]

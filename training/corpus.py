@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.data_io import load_answers, load_posts, load_queries, write_jsonl
-from training.schema import DEFAULT_LABELS, LabelConfig
+from models.data_io import load_answers, load_posts, load_queries, write_jsonl
+from models.schema import DEFAULT_LABELS, LabelConfig
 from training.splits import SPLITS, SplitResult, split_rows
 
 

@@ -49,10 +49,10 @@ def add_openvino(model_dir: Path, data: Path) -> dict:
     (`python -m training export-openvino`), and list them in its manifest."""
     from models.artifact import load_manifest, write_manifest
     from models.encoder import load_tokenizer
+    from models.schema import LabelConfig
     from training.artifact_writer import served_files
     from training.batches import Batcher, text_batches
     from training.corpus import load_corpus
-    from training.schema import LabelConfig
     from training.train import load_checkpoint_model
 
     manifest = load_manifest(model_dir, kind="triage-model", verify_files=False)

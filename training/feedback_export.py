@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from training.data_io import write_jsonl
-from training.schema import LabelConfig
+from models.data_io import write_jsonl
+from models.schema import LabelConfig
 
 
 def feedback_to_post(fb: dict[str, Any]) -> dict[str, Any] | None:

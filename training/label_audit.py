@@ -22,8 +22,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from models.data_io import post_text, write_jsonl
 from training.corpus import load_corpus
-from training.data_io import post_text, write_jsonl
 
 AUDITED_SPLITS = ("train", "dev")
 

@@ -19,12 +19,12 @@ from sklearn.linear_model import LogisticRegression
 
 from models import lexical_heads
 from models.artifact import load_manifest, write_manifest
-from service.inference import TriageModel
+from models.data_io import post_text
+from models.inference import TriageModel
+from models.schema import LabelConfig
 from training import calibration
 from training.batches import evaluate_heads, label_matrix, mean_macro_f1
 from training.corpus import load_corpus
-from training.data_io import post_text
-from training.schema import LabelConfig
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 

@@ -13,12 +13,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from models.data_io import post_text
 from models.encoder import PASSAGE, QUERY
-from service.inference import passage_text
+from models.inference import passage_text
 from training.batches import Batcher, batch_order, evaluate_heads, label_matrix, mean_macro_f1, predict_logits
 from training.config import TrainConfig
 from training.corpus import Corpus
-from training.data_io import post_text
 from training.model import MultiTaskModel
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from training.data_io import read_rows, write_jsonl
-from training.schema import LabelConfig
+from models.data_io import read_rows, write_jsonl
+from models.schema import LabelConfig
 
 
 class RelabelError(ValueError):

@@ -7,8 +7,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from training.data_io import post_text
-from training.schema import LabelConfig
+from models.data_io import post_text
+from models.schema import LabelConfig
 from training.splits import SPLITS, SplitResult, normalise
 
 

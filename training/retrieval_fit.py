@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from models.data_io import post_text
 from models.encoder import PASSAGE, QUERY
+from models.inference import passage_text
+from models.lexical import bm25_matrix, fuse
 from models.metrics import best_abstain_threshold, ranking_metrics, retrieval_report
-from service.inference import passage_text
-from service.lexical import bm25_matrix, fuse
 from training.batches import Batcher, predict_logits
 from training.config import TrainConfig
 from training.corpus import Corpus
-from training.data_io import post_text
 from training.model import MultiTaskModel
 
 LEXICAL_WEIGHTS = (0.0, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03)

@@ -16,7 +16,7 @@ from typing import Any
 
 from datasketch import MinHash, MinHashLSH
 
-from training.data_io import post_text
+from models.data_io import post_text
 
 SPLITS = ("train", "dev", "test")
 NEAR_DUP_THRESHOLD = 0.7

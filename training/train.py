@@ -20,6 +20,7 @@ from models.answerability import FILE as ANSWERABILITY_FILE
 from models.artifact import Manifest, load_manifest, write_manifest
 from models.encoder import load_tokenizer
 from models.lexical_heads import FILE as LEXICAL_FILE
+from models.schema import LabelConfig
 from training.artifact_writer import (
     gate_summary,
     save_serving_tokenizer,
@@ -36,7 +37,6 @@ from training.export_openvino import export_openvino
 from training.loop import set_seed, tower_from, train_loop
 from training.model import MultiTaskModel
 from training.retrieval_fit import fit_retrieval, frozen_base_retrieval, retrieval_decision
-from training.schema import LabelConfig
 
 
 def train_model(data: Path, out: Path, cfg: TrainConfig, labels: LabelConfig | None = None) -> Manifest:

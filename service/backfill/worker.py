@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from service.index import VectorIndex
-from service.inference import TriageModel, passage_text
+from models.index import VectorIndex
+from models.inference import TriageModel, passage_text
 from service.policy import Policy
 from service.schemas import PostIn, TriageOut
 from service.settings import Settings

@@ -6,11 +6,11 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 
+from models.inference import passage_text
+from models.schema import Problem, duplicate_id_problems, validate_answer
 from service.auth import require_scope
 from service.deps import EngineDep
-from service.inference import passage_text
 from service.schemas import ID_PATTERN, AnswerIn, AnswerOut, BulkOut
-from training.schema import Problem, duplicate_id_problems, validate_answer
 
 router = APIRouter(prefix="/v1/answers", tags=["knowledge base"], dependencies=[Depends(require_scope("answers"))])
 MAX_BULK_BYTES = 50 * 1024 * 1024

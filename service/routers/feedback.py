@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException
 
+from models.redact import redact
 from service.auth import require_scope
 from service.deps import EngineDep
-from service.redact import redact
 from service.schemas import FeedbackIn, FeedbackOut
 from service.triage import Engine
 

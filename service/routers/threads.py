@@ -7,14 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
+from models.schema import LabelConfig, Problem
+from models.threads import check_threads
 from service.auth import require_scope
 from service.deps import EngineDep
 from service.expert_schemas import ThreadImportOut
 from service.routers.answers import MAX_BULK_BYTES, parse_jsonl
 from service.schemas import ErrorOut
 from service.threads import import_threads
-from training.schema import LabelConfig, Problem
-from training.threads import check_threads
 
 router = APIRouter(prefix="/v1", tags=["threads"])
 _IMPORT_LOCK = threading.Lock()  # one import at a time: the unchanged-thread check stays exact

@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from service.redaction.names import names
-from service.redaction.numbers import bsns, customer_numbers, ibans, imeis, phones
-from service.redaction.places import addresses, emails, postcodes
-from service.redaction.spans import TOKENS, Span, apply, merge
+from models.redaction.names import names
+from models.redaction.numbers import bsns, customer_numbers, ibans, imeis, phones
+from models.redaction.places import addresses, emails, postcodes
+from models.redaction.spans import TOKENS, Span, apply, merge
 
 __all__ = ["DETECTORS", "TOKENS", "Span", "find_spans", "redact"]
 

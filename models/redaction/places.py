@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from service.redaction.spans import Span
+from models.redaction.spans import Span
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 

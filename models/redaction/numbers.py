@@ -12,7 +12,7 @@ from phonenumbers import Leniency, PhoneNumberMatcher, PhoneNumberType
 from stdnum import iban, imei
 from stdnum.nl import bsn
 
-from service.redaction.spans import Span
+from models.redaction.spans import Span
 
 # Numbers of companies, not of people: a forum post may name the operator's service line.
 _COMPANY_TYPES = {PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from training.schema import (
+from models.schema import (
     DataValidationError,
     LabelConfig,
     Problem,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from service.redaction.lexicon import AMBIGUOUS_NAMES, FIRST_NAMES, NOT_NAMES
-from service.redaction.spans import Span
+from models.redaction.lexicon import AMBIGUOUS_NAMES, FIRST_NAMES, NOT_NAMES
+from models.redaction.spans import Span
 
 _UP = "A-ZÀ-ÖØ-ÞĀĂĄĆČĎĐĒĖĘĚĞĢĪĮİĶĹĻĽŁŃŅŇŌŐŒŔŘŚŞŠŢŤŪŮŰŲŹŻŽ"
 _WORD = re.compile(rf"[{_UP}](?![{_UP}])[^\W\d_]+(?:['-][{_UP}]?[^\W\d_]+)*")

@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from training.data_io import read_rows
-from training.schema import MAX_TEXT_CHARS, DataValidationError, LabelConfig, Problem, duplicate_id_problems
+from models.data_io import read_rows
+from models.schema import MAX_TEXT_CHARS, DataValidationError, LabelConfig, Problem, duplicate_id_problems
 
 ROLES = ("member", "klantexpert", "webcare", "moderator")
 ANSWER_PREFIX = "thread:"
@@ -244,9 +244,9 @@ def thread_sha256(thread: dict) -> str:
 
 def training_posts(thread: dict, redact: Any = None) -> list[dict[str, Any]]:
     """The thread's labelled posts as labels.md labelled posts (id `<thread_id>:<post_id>`; the first
-    post carries the thread title). `redact` (service.redact.redact) is applied to title and body."""
+    post carries the thread title). `redact` (models.redact.redact) is applied to title and body."""
     if redact is None:
-        from service.redact import redact as redact_text
+        from models.redact import redact as redact_text
         redact = redact_text
     out = []
     for i, post in enumerate(thread["posts"]):

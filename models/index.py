@@ -1,5 +1,5 @@
 """In-memory answer index: dense search over normalised embeddings, optionally fused with
-BM25 (service/lexical.py), optional filters on product/topic, updated on every write.
+BM25 (models/lexical.py), optional filters on product/topic, updated on every write.
 
 Two dense modes, chosen by size (`AnnConfig.min_answers` live answers):
 - exact: one float32 matrix product over every live answer (small knowledge bases: exact,
@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from models.lexical import LexicalIndex
 from models.native import usearch_index
-from service.lexical import LexicalIndex
 
 FILTER_FIELDS = ("product", "topic")
 

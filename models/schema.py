@@ -1,6 +1,6 @@
 """Label configuration and row validation for posts, knowledge-base answers and queries.
 
-Label sets come from a YAML config (default: `training/labels.yaml`) or are
+Label sets come from a YAML config (default: `models/labels.yaml`) or are
 inferred from the data, never from constants in code.
 """
 
