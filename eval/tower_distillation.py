@@ -160,9 +160,10 @@ def distillation_texts(corpus: Any, extra_kb: int) -> list[str]:
     """Training text only: train posts and queries, the knowledge base, generated answers."""
     kb = list(corpus.kb)
     if extra_kb:
-        from bench.kb_corpus import generate
+        from bench.kb_corpus import generate, load_shipped
 
-        kb += [a for a in generate(len(corpus.kb) + extra_kb) if a["id"].startswith("gen-")]
+        shipped = load_shipped()  # the generator's source: the shipped answers come first, unchanged
+        kb += generate(len(shipped) + extra_kb, shipped)[len(shipped):]
     return ([QUERY + post_text(r) for r in corpus.posts.splits["train"]]
             + [QUERY + post_text(q) for q in corpus.queries.splits["train"]]
             + [PASSAGE + passage_text(a) for a in kb]
