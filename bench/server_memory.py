@@ -110,8 +110,8 @@ def stages(model_dir: Path, store_path: Path) -> list[dict[str, Any]]:
     step("python")
     os.environ.update({"WEGWIJZER_MODEL_DIR": str(model_dir), "WEGWIJZER_STORE_PATH": str(store_path),
                        "WEGWIJZER_AUTH_ENABLED": "false", "WEGWIJZER_SEED_KB": ""})
+    from models import textprep
     from service import app as app_module
-    from service import textprep
     from service.incidents import build_incident_service
     from service.policy import Policy
     from service.schemas import PostIn

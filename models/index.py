@@ -280,6 +280,16 @@ class VectorIndex:
         return allowed
 
     # snapshots (service/snapshot.py) ----------------------------------------------------------------
+    @property
+    def memory_mapped(self) -> bool:
+        """Whether the dense vectors are read from a mapped snapshot file rather than held in RAM."""
+        base = self._matrix
+        while base is not None:
+            if isinstance(base, np.memmap):
+                return True
+            base = getattr(base, "base", None)
+        return False
+
     def state(self) -> dict[str, Any]:
         """A consistent copy of everything the index holds (taken under the lock)."""
         with self._lock:

@@ -84,18 +84,22 @@ def load_index(engine: Engine, watermark: int = 0, snapshots: Path | None = None
     t0 = time.perf_counter()
     rebuild_index(engine)
     log.info("index rebuilt from the store: %d answers in %.2f s", len(engine.index), time.perf_counter() - t0)
-    if snapshots is not None:
-        save_snapshot(engine, snapshots, watermark)
+    if snapshots is not None and save_snapshot(engine, snapshots, watermark):
+        # serve from the snapshot just written, mapped: the rebuilt arrays (100k answers: ~1 GB at the
+        # peak) are let go, and a first start then holds what a restart holds
+        snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store))
     return watermark
 
 
-def save_snapshot(engine: Engine, folder: Path, watermark: int) -> None:
+def save_snapshot(engine: Engine, folder: Path, watermark: int) -> bool:
     """A snapshot is a cache: failing to write one costs the next start a rebuild, nothing else."""
     try:
         snapshot.save(engine.index, folder, watermark, engine.model.manifest.files.get("model.onnx", ""),
                       snapshot.store_identity(engine.store))
+        return True
     except (OSError, psycopg.Error) as exc:
         log.warning("index snapshot not saved: %s", exc)
+        return False
 
 
 def apply_changes_since(engine: Engine, seq: int) -> tuple[int, int]:

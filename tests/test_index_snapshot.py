@@ -203,3 +203,19 @@ def test_a_snapshot_from_another_model_or_a_damaged_one_means_a_rebuild(tiny_mod
     with TestClient(create_app(settings)) as c:  # the rebuild wrote a good snapshot again
         assert (suggested(c), ids_near(c, probe, 5)) == first
     assert len(rebuilds) == 2
+
+
+def test_a_rebuilt_index_is_served_from_its_mapped_snapshot(tiny_model: Path, tmp_path: Path) -> None:
+    """After a rebuild the index is saved and mapped back, so a first start holds what a restart holds;
+    with snapshots off it stays in RAM and serves the same answers."""
+    found = {}
+    for snapshots in (True, False):
+        settings = Settings(model_dir=tiny_model, store_url=f"sqlite:///{tmp_path / str(snapshots) / 's.sqlite3'}",
+                            api_keys=KEYS, seed_kb=MINI / "kb.jsonl", index_snapshots=snapshots)
+        with TestClient(create_app(settings)) as c:
+            index = c.app.state.engine.index
+            assert index.memory_mapped is snapshots
+            found[snapshots] = suggested(c)
+            assert c.put("/v1/answers/kb-voicemail", json=ANSWER, headers=ADMIN).status_code == 200  # writable
+            assert "kb-voicemail" in suggested(c)
+    assert found[True] == found[False]
