@@ -1,7 +1,7 @@
 """The server's memory and cold start at knowledge-base sizes (issue 12: RSS <= 400 MB, /readyz <= 2 s
 at 100k answers).
 
-`python -m bench.server_memory [--sizes 10000 100000] [--runs 2] [--stages]`
+`python -m bench.server_memory [--sizes 10000 100000] [--runs 2] [--stages] [--first-start]`
 
 Per size: a SQLite store of the first n benchmark answers (bench/kb_corpus.benchmark_kb: the model's
 cached embeddings, stand-ins beyond) with an index snapshot, kept under bench/.cache/server-<n>-<sha>/
@@ -9,6 +9,8 @@ cached embeddings, stand-ins beyond) with an index snapshot, kept under bench/.c
 at ready and after one post (/proc status and smaps_rollup: anonymous vs file-backed pages), peak.
 `--stages`: the same start-up in this process, step by step, with the RSS after each step (imports,
 model, store, index, incidents/threads, language detector, first post, second post): where it goes.
+`--first-start`: also one start per size on a copy of the store without its index snapshot and
+compiled-model cache (a new machine, or a new model): the index is rebuilt; its peak is VmHWM.
 Figures only; tests assert behaviour.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -96,6 +99,18 @@ def restarts(model_dir: Path, store_path: Path, runs: int) -> list[dict[str, Any
     return out
 
 
+def first_start(model_dir: Path, store_path: Path) -> dict[str, Any]:
+    """One start on a copy of the store alone: no index snapshot, no compiled model beside it."""
+    fresh = store_path.parent / "first-start"
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir()
+    try:
+        shutil.copy2(store_path, fresh / store_path.name)
+        return restarts(model_dir, fresh / store_path.name, 1)[0]
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+
+
 def stages(model_dir: Path, store_path: Path) -> list[dict[str, Any]]:
     """The server's start-up steps in this process (what service/app.py build_engine does)."""
     steps: list[dict[str, Any]] = []
@@ -149,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--stages", action="store_true", help="step-by-step start-up in a fresh process (largest size)")
+    ap.add_argument("--first-start", action="store_true",
+                    help="also one start per size without the index snapshot (the index is rebuilt)")
     ap.add_argument("--json", type=Path, help="also write the restarts' figures here")
     ap.add_argument("--stages-of", type=Path, help=argparse.SUPPRESS)  # that fresh process: the store
     args = ap.parse_args(argv)
@@ -162,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for n, path in stores.items():
         print(json.dumps({"answers": n, "load_avg": os.getloadavg()}), flush=True)
-        results.append({"answers": n, "load_avg_start": os.getloadavg(),
-                        "restarts": restarts(args.model, path, args.runs)})
+        row = {"answers": n, "load_avg_start": os.getloadavg(), "restarts": restarts(args.model, path, args.runs)}
+        if args.first_start:
+            row["first_start"] = first_start(args.model, path)
+        results.append(row)
     if args.json is not None:
         args.json.write_text(json.dumps({"model": str(args.model), "sizes": results}, indent=1) + "\n")
     return 0

@@ -23,6 +23,7 @@ from service.batching import MicroBatcher
 from service.db import changes
 from service.incidents import build_incident_service, maintenance_loop
 from service.logs import configure_logging
+from service.memory import release_free_memory
 from service.policy import Policy
 from service.replication import apply_changes, start_follower
 from service.request_log import REQUEST_ID_HEADER, RequestLogMiddleware, current_request_id
@@ -88,6 +89,7 @@ def load_index(engine: Engine, watermark: int = 0, snapshots: Path | None = None
         # serve from the snapshot just written, mapped: the rebuilt arrays (100k answers: ~1 GB at the
         # peak) are let go, and a first start then holds what a restart holds
         snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store))
+    release_free_memory()  # the rebuild's rows and texts are freed; hand their pages back
     return watermark
 
 
