@@ -50,6 +50,14 @@ def test_reputational_risk(policy: Policy, text: str) -> None:
     assert d.target == "webcare" and "reputational_risk" in d.reasons
 
 
+@pytest.mark.parametrize("text", ["Ik stap over van een Galaxy S22 naar een iPhone 15", "Wil overstappen naar 1 Gbit",
+                                  "Ik wil met mijn nummer overstappen naar jullie", "I want to switch to your fibre",
+                                  "Hoe kan ik dat opzeggen als ik het niet gebruik?"])
+def test_switching_phones_plans_or_to_us_is_no_threat_to_leave(policy: Policy, text: str) -> None:
+    d = policy.decide(facts(text, topic="contract"))
+    assert "reputational_risk" not in d.rules_fired
+
+
 def test_large_reach_negative_author(policy: Policy) -> None:
     assert policy.decide(facts(sentiment="negative", followers=50_000)).target == "webcare"
     assert policy.decide(facts(sentiment="negative", followers=10)).target == "peers"
