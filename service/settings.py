@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # start, so sessions end when the service restarts. Signed-in sessions last console_session_hours.
     console_secret: SecretStr | None = Field(None, min_length=32)
     console_session_hours: float = Field(8, gt=0, le=24 * 30)
+    # failed console sign-ins (unknown keys) allowed per client address within the window; then 429
+    console_sign_in_max_failures: int = Field(5, ge=1, le=1000)
+    console_sign_in_window_s: float = Field(300, gt=0, le=86400)
     console_page_size: int = Field(50, ge=5, le=500)  # inbox rows per page
     console_poll_seconds: float = Field(5, ge=1, le=300)  # how often the open inbox asks for new posts
     # Evaluation report folder (python -m eval posts --json ...) whose PNG plots the model page shows;

@@ -126,6 +126,39 @@ def test_unknown_and_forum_keys_are_refused(client: TestClient) -> None:
     assert r.status_code == 422 and "api_key" in r.text
 
 
+def test_repeated_unknown_keys_from_one_address_are_refused_for_a_while(tiny_model: Path, tmp_path: Path) -> None:
+    app = create_app(make_settings(tiny_model, tmp_path, console_sign_in_max_failures=3))
+    with TestClient(app, client=("203.0.113.7", 1000)) as guesser, \
+            TestClient(app, client=("198.51.100.2", 1000)) as colleague:
+        for i in range(3):
+            assert sign_in(guesser, f"guess-{i:020d}").status_code == 401
+        r = sign_in(guesser, ADMIN_KEY)  # even the right key: the address is throttled
+        assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 300
+        assert "te veel mislukte pogingen" in r.text and COOKIE not in r.headers.get("set-cookie", "")
+        assert sign_in(colleague, "wrong-key-00000000000000").status_code == 401  # other addresses: their own count
+        assert sign_in(colleague, ADMIN_KEY).status_code == 303  # and a success clears it
+        assert [sign_in(colleague, f"typo-{i:021d}").status_code for i in range(3)] == [401, 401, 401]
+
+
+def test_failed_sign_ins_leave_the_window() -> None:
+    from service.console.throttle import FailedSignIns
+
+    t = FailedSignIns(max_failures=2, window_s=60, max_clients=2)
+    t.failed("a", now=0)
+    assert t.retry_after("a", now=1) == 0
+    t.failed("a", now=10)
+    assert t.retry_after("a", now=11) == 49  # until the failure at 0 is 60 s old
+    assert t.retry_after("a", now=60.5) == 0  # it left the window
+    t.failed("a", now=61)
+    assert t.retry_after("a", now=62) == 8
+    t.succeeded("a")
+    assert t.retry_after("a", now=62) == 0
+    for client in ("b", "c", "d"):  # bounded: the oldest address is forgotten
+        t.failed(client, now=70)
+        t.failed(client, now=71)
+    assert t.retry_after("b", now=72) == 0 and t.retry_after("d", now=72) == 58
+
+
 def test_sign_in_needs_the_csrf_token(client: TestClient) -> None:
     client.get("/console/login")
     r = client.post("/console/login", data={"api_key": ADMIN_KEY}, follow_redirects=False)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from service.console.access import ViewerDep, checked_form, console_roles, signer_of
 from service.console.problems import Problem
 from service.console.render import page, redirect, set_session_cookie
+from service.console.throttle import FailedSignIns
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 log = logging.getLogger("wegwijzer.console")
@@ -21,6 +22,16 @@ def safe_next(value: str | None) -> str:
     if value and NEXT.fullmatch(value) and not re.search(r"//|/\.|%2e|%2f|%5c", value, re.IGNORECASE):
         return value
     return "/console/inbox"
+
+
+def failed_sign_ins(request: Request) -> FailedSignIns:
+    """One counter per app and settings object (like the session signer)."""
+    settings = request.app.state.settings
+    throttle = getattr(request.app.state, "console_throttle", None)
+    if throttle is None or getattr(request.app.state, "console_throttle_for", None) is not settings:
+        throttle = FailedSignIns(settings.console_sign_in_max_failures, settings.console_sign_in_window_s)
+        request.app.state.console_throttle, request.app.state.console_throttle_for = throttle, settings
+    return throttle
 
 
 @router.get("")
@@ -44,9 +55,19 @@ async def login(request: Request, viewer: ViewerDep) -> Response:
     if not viewer.auth_enabled:
         return redirect(request, viewer, target)
     key = str(form.get("api_key") or "").strip()
+    throttle, client = failed_sign_ins(request), request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(client)
+    if wait:
+        log.warning("console sign-in refused: too many failed attempts from one address")
+        response = page(request, viewer, "login.html", 429, next=target, problems=[Problem(
+            "api_key", f"te veel mislukte pogingen; probeer het over {wait} seconden opnieuw")])
+        response.headers["Retry-After"] = str(wait)
+        return response
     signer = signer_of(request)
     role = signer.role_of_key(key) if key else None
     if role is None:
+        if key:
+            throttle.failed(client)
         log.info("console sign-in refused: %s", "no key" if not key else "unknown key")  # never the key
         reason = "vul je API-sleutel in" if not key else "deze API-sleutel is onbekend"
         return page(request, viewer, "login.html", 401 if key else 422, next=target,
@@ -55,6 +76,7 @@ async def login(request: Request, viewer: ViewerDep) -> Response:
         log.info("console sign-in refused: role %s has no console scopes", role)
         return page(request, viewer, "login.html", 403, next=target, problems=[Problem(
             "api_key", f"deze sleutel hoort bij de rol {role}; die heeft geen toegang tot de console")])
+    throttle.succeeded(client)
     session = signer.new(role, key)  # a new nonce: a session (and CSRF token) from before sign-in is void
     response = redirect(request, None, target)
     set_session_cookie(response, request, signer.dump(session), request.app.state.settings.console_session_hours)
