@@ -125,9 +125,12 @@ def stages(model_dir: Path, store_path: Path) -> list[dict[str, Any]]:
     step("python")
     os.environ.update({"WEGWIJZER_MODEL_DIR": str(model_dir), "WEGWIJZER_STORE_PATH": str(store_path),
                        "WEGWIJZER_AUTH_ENABLED": "false", "WEGWIJZER_SEED_KB": ""})
+    import service.app  # noqa: F401 - what the server imports, measured as one step
     from models import textprep
-    from service import app as app_module
+    from models.index import VectorIndex
+    from models.inference import TriageModel
     from service.incidents import build_incident_service
+    from service.index_loading import load_index
     from service.policy import Policy
     from service.schemas import PostIn
     from service.settings import get_settings
@@ -136,14 +139,14 @@ def stages(model_dir: Path, store_path: Path) -> list[dict[str, Any]]:
     from service.triage import Engine
     step("imports (service.app)")
     settings = get_settings()
-    model = app_module.TriageModel.from_settings(settings)
+    model = TriageModel.from_settings(settings)
     step("model (compile + parity probe)")
     store = Store(settings.store)
-    index = app_module.VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates, settings.ann)
+    index = VectorIndex(model.dim, model.lexical_weight, model.lexical_candidates, settings.ann)
     engine = Engine(model, store, index, Policy.from_file(settings.policy_path, model.manifest.label_sets),
                     settings.max_suggestions)
     step("store + policy")
-    engine.index_watermark = app_module.load_index(engine, store.change_watermark(), settings.index_snapshot_dir)
+    engine.index_watermark = load_index(engine, store.change_watermark(), settings.index_snapshot_dir)
     step(f"index ({len(index)} answers, from snapshot)")
     engine.incidents = build_incident_service(store, settings, model.dim)
     attach_threads(engine)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,15 +16,14 @@ from fastapi.responses import JSONResponse
 
 from models import textprep
 from models.index import VectorIndex
-from models.inference import TriageModel, passage_text
-from service import console, snapshot
+from models.inference import TriageModel
+from service import console
 from service.batching import MicroBatcher
-from service.db import changes
 from service.incidents import build_incident_service, maintenance_loop
+from service.index_loading import load_index, save_snapshot
 from service.logs import configure_logging
-from service.memory import release_free_memory
 from service.policy import Policy
-from service.replication import apply_changes, start_follower
+from service.replication import start_follower
 from service.request_log import REQUEST_ID_HEADER, RequestLogMiddleware, current_request_id
 from service.routers import answers, experts, feedback, meta, suggestions, triage
 from service.routers import incidents as incident_routes
@@ -61,70 +59,6 @@ def seed_knowledge_base(engine: Engine, path: Path) -> None:
     for i in range(0, len(rows), 256):
         answers.write_answers(engine, rows[i:i + 256])
     log.info("seeded the knowledge base with %d answers from %s", len(rows), path)
-
-
-def load_index(engine: Engine, watermark: int = 0, snapshots: Path | None = None) -> int:
-    """Fill the in-memory index: from the snapshot in `snapshots` plus the store's changes after it, or
-    (no usable snapshot) rebuilt from the store, then snapshotted. `watermark`: the store's change
-    watermark read before this call. Returns the change up to which the index is known to be current."""
-    current = engine.model.manifest.files.get("model.onnx", "")
-    if snapshots is not None:
-        t0 = time.perf_counter()
-        seen = snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store))
-        if seen is not None and seen > watermark:
-            log.info("index snapshot is ahead of the store's change feed (another store?); rebuilding")
-        elif seen is not None:
-            applied, seen = apply_changes_since(engine, seen)
-            if len(engine.index) == engine.store.count_answers():
-                log.info("index loaded from its snapshot: %d answers, %d changes applied, %.2f s",
-                         len(engine.index), applied, time.perf_counter() - t0)
-                if applied:
-                    save_snapshot(engine, snapshots, seen)
-                return seen
-            log.warning("index snapshot disagrees with the store after its changes; rebuilding")
-    t0 = time.perf_counter()
-    rebuild_index(engine)
-    log.info("index rebuilt from the store: %d answers in %.2f s", len(engine.index), time.perf_counter() - t0)
-    if snapshots is not None and save_snapshot(engine, snapshots, watermark):
-        # serve from the snapshot just written, mapped: the rebuilt arrays (100k answers: ~1 GB at the
-        # peak) are let go, and a first start then holds what a restart holds
-        snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store))
-    release_free_memory()  # the rebuild's rows and texts are freed; hand their pages back
-    return watermark
-
-
-def save_snapshot(engine: Engine, folder: Path, watermark: int) -> bool:
-    """A snapshot is a cache: failing to write one costs the next start a rebuild, nothing else."""
-    try:
-        snapshot.save(engine.index, folder, watermark, engine.model.manifest.files.get("model.onnx", ""),
-                      snapshot.store_identity(engine.store))
-        return True
-    except (OSError, psycopg.Error) as exc:
-        log.warning("index snapshot not saved: %s", exc)
-        return False
-
-
-def apply_changes_since(engine: Engine, seq: int) -> tuple[int, int]:
-    """Apply the store's answer changes after `seq` to the index; (changes applied, last seq)."""
-    applied = 0
-    while rows := changes.since(engine.store.query, seq):
-        apply_changes(engine, [r for r in rows if r[1] == changes.ANSWER])
-        applied += len(rows)
-        seq = rows[-1][0]
-    return applied, seq
-
-
-def rebuild_index(engine: Engine) -> None:
-    """Rebuild the in-memory index from the store; re-embed answers embedded by another model."""
-    rows, emb, model_shas = engine.store.all_answers()
-    current = engine.model.manifest.files.get("model.onnx", "")
-    if rows and model_shas != {current}:
-        log.info("re-embedding %d answers for the current model", len(rows))
-        emb = engine.model.embed_passages([passage_text(a) for a in rows])
-        engine.store.upsert_answers(rows, emb, current)
-    engine.index.rebuild([a["id"] for a in rows], emb if rows else emb.reshape(0, engine.index.dim),
-                         [{"product": a.get("product"), "topic": a.get("topic")} for a in rows],
-                         [passage_text(a) for a in rows])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -100,6 +100,17 @@ class Store:
         return self._answers_with_embeddings(
             self.query(f"SELECT {','.join(ANSWER_FIELDS)}, extra, embedding, model_sha256 FROM answers ORDER BY id"))
 
+    def answer_pages(self, size: int = 5_000) -> Iterator[tuple[list[dict[str, Any]], np.ndarray, list[str]]]:
+        """All answers in pages of `size` by id (keyset: a page's rows may be rewritten while later pages
+        are read): each page's answers, their embedding matrix and each row's model hash. Holds one page
+        of rows at a time instead of every row at once (all_answers)."""
+        last = ""
+        fields = f"{','.join(ANSWER_FIELDS)}, extra, embedding, model_sha256"
+        while rows := self.query(f"SELECT {fields} FROM answers WHERE id > ? ORDER BY id LIMIT ?", (last, size)):
+            answers, emb, _ = self._answers_with_embeddings(rows)
+            yield answers, emb, [r[-1] for r in rows]
+            last = answers[-1]["id"]
+
     def answers_by_id(self, ids: list[str]) -> tuple[list[dict[str, Any]], np.ndarray, set[str]]:
         """Like all_answers, for these ids (those that exist)."""
         rows: list[tuple] = []

@@ -12,8 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models.index import AnnConfig, VectorIndex
-from service import app as app_module
-from service import snapshot
+from service import index_loading, snapshot
 from service.app import create_app
 from service.settings import Settings
 from service.store import Store
@@ -162,7 +161,7 @@ def test_restart_loads_the_snapshot_and_applies_later_changes(tiny_model: Path, 
     store.delete_answer(gone)
     store.close()
     rebuilt = []
-    monkeypatch.setattr(app_module, "rebuild_index", lambda engine: rebuilt.append(engine))
+    monkeypatch.setattr(index_loading, "rebuild_index", lambda engine: rebuilt.append(engine))
     with TestClient(create_app(settings)) as c:
         assert c.get("/readyz").json()["answers"] == answers + 1
         assert set(ids_near(c, voicemail, 2)) == {"kb-voicemail", "kb-other-writer"}
@@ -188,8 +187,8 @@ def test_a_snapshot_from_another_model_or_a_damaged_one_means_a_rebuild(tiny_mod
         probe = c.app.state.engine.store.all_answers()[1][3]  # a stored answer's own vector
         first = (suggested(c), ids_near(c, probe, 5))
     rebuilds = []
-    real = app_module.rebuild_index
-    monkeypatch.setattr(app_module, "rebuild_index", lambda engine: (rebuilds.append(1), real(engine)))
+    real = index_loading.rebuild_index
+    monkeypatch.setattr(index_loading, "rebuild_index", lambda engine: (rebuilds.append(1), real(engine)))
     meta = json.loads((folder / snapshot.META).read_text())
     (folder / snapshot.META).write_text(json.dumps({**meta, "model_sha": "another-model"}))
     with TestClient(create_app(settings)) as c:
@@ -219,3 +218,22 @@ def test_a_rebuilt_index_is_served_from_its_mapped_snapshot(tiny_model: Path, tm
             assert c.put("/v1/answers/kb-voicemail", json=ANSWER, headers=ADMIN).status_code == 200  # writable
             assert "kb-voicemail" in suggested(c)
     assert found[True] == found[False]
+
+
+def test_the_rebuild_reads_pages_and_re_embeds_only_another_models_answers(tiny_model: Path, tmp_path: Path) -> None:
+    settings = Settings(model_dir=tiny_model, store_url=f"sqlite:///{tmp_path / 's.sqlite3'}", api_keys=KEYS,
+                        seed_kb=MINI / "kb.jsonl", index_snapshots=False)
+    with TestClient(create_app(settings)) as c:
+        engine = c.app.state.engine
+        rows, emb, _ = engine.store.all_answers()
+        expected = suggested(c)
+        stale = [rows[1], rows[4]]
+        engine.store.upsert_answers(stale, emb[[1, 4]] * 0 + 1 / np.sqrt(emb.shape[1]), "an-older-model")
+        embedded: list[int] = []
+        real = engine.model.embed_passages
+        engine.model.embed_passages = lambda texts: (embedded.append(len(texts)), real(texts))[1]
+        index_loading.rebuild_index(engine, page=2)
+        assert embedded == [1, 1]  # only the two answers of the other model, each in its page
+        again, emb_again, shas = engine.store.all_answers()
+        assert shas == {engine.model.manifest.files["model.onnx"]} and np.allclose(emb_again, emb, atol=1e-6)
+        assert len(engine.index) == len(rows) and suggested(c) == expected

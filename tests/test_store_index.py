@@ -147,6 +147,21 @@ def test_answers_round_trip(store_url: str) -> None:
     assert Store(store_url).schema_version == HEAD  # reopening migrates nothing
 
 
+def test_answer_pages_cover_every_answer_once_in_id_order(store_url: str) -> None:
+    store = Store(store_url)
+    emb = random_unit(7, 8)
+    store.upsert_answers([{"id": f"a{i}", "title": f"T{i}", "answer": "x"} for i in range(7)], emb, "sha")
+    store.upsert_answers([{"id": "a3", "title": "T3", "answer": "x"}], emb[3:4], "old-model")
+    pages = list(store.answer_pages(3))
+    assert [len(rows) for rows, _, _ in pages] == [3, 3, 1]
+    rows, matrix, _ = store.all_answers()
+    assert [r for page, _, _ in pages for r in page] == rows
+    assert np.array_equal(np.concatenate([m for _, m, _ in pages]), matrix)
+    assert [sha for _, _, shas in pages for sha in shas] == ["sha"] * 3 + ["old-model"] + ["sha"] * 3
+    assert list(store.answer_pages(10))[0][2] == ["sha"] * 3 + ["old-model"] + ["sha"] * 3
+    store.close()
+
+
 def test_feedback_ids_and_times_round_trip(store_url: str) -> None:
     store = Store(store_url)
     first = store.add_feedback("p1", "webcare", {"topic": "sim"})

@@ -1,0 +1,101 @@
+"""Filling the answer index at start: from its snapshot plus the store's later changes, or rebuilt
+from the store a page at a time (then snapshotted and mapped back, and the heap trimmed)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from models.inference import passage_text
+from service import snapshot
+from service.db import changes
+from service.memory import release_free_memory
+from service.replication import apply_changes
+from service.triage import Engine
+
+log = logging.getLogger("wegwijzer")
+
+
+def load_index(engine: Engine, watermark: int = 0, snapshots: Path | None = None) -> int:
+    """Fill the in-memory index: from the snapshot in `snapshots` plus the store's changes after it, or
+    (no usable snapshot) rebuilt from the store, then snapshotted. `watermark`: the store's change
+    watermark read before this call. Returns the change up to which the index is known to be current."""
+    current = engine.model.manifest.files.get("model.onnx", "")
+    if snapshots is not None:
+        t0 = time.perf_counter()
+        seen = snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store))
+        if seen is not None and seen > watermark:
+            log.info("index snapshot is ahead of the store's change feed (another store?); rebuilding")
+        elif seen is not None:
+            applied, seen = apply_changes_since(engine, seen)
+            if len(engine.index) == engine.store.count_answers():
+                log.info("index loaded from its snapshot: %d answers, %d changes applied, %.2f s",
+                         len(engine.index), applied, time.perf_counter() - t0)
+                if applied:
+                    save_snapshot(engine, snapshots, seen)
+                return seen
+            log.warning("index snapshot disagrees with the store after its changes; rebuilding")
+    t0 = time.perf_counter()
+    rebuild_index(engine)
+    log.info("index rebuilt from the store: %d answers in %.2f s", len(engine.index), time.perf_counter() - t0)
+    if snapshots is not None and save_snapshot(engine, snapshots, watermark):
+        # serve from the snapshot just written, mapped: the rebuilt arrays (100k answers: ~1 GB at the
+        # peak) are let go, and a first start then holds what a restart holds
+        snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store))
+    release_free_memory()  # the rebuild's rows and texts are freed; hand their pages back
+    return watermark
+
+
+def save_snapshot(engine: Engine, folder: Path, watermark: int) -> bool:
+    """A snapshot is a cache: failing to write one costs the next start a rebuild, nothing else."""
+    try:
+        snapshot.save(engine.index, folder, watermark, engine.model.manifest.files.get("model.onnx", ""),
+                      snapshot.store_identity(engine.store))
+        return True
+    except (OSError, psycopg.Error) as exc:
+        log.warning("index snapshot not saved: %s", exc)
+        return False
+
+
+def apply_changes_since(engine: Engine, seq: int) -> tuple[int, int]:
+    """Apply the store's answer changes after `seq` to the index; (changes applied, last seq)."""
+    applied = 0
+    while rows := changes.since(engine.store.query, seq):
+        apply_changes(engine, [r for r in rows if r[1] == changes.ANSWER])
+        applied += len(rows)
+        seq = rows[-1][0]
+    return applied, seq
+
+
+def rebuild_index(engine: Engine, page: int = 5_000) -> None:
+    """Rebuild the in-memory index from the store, a page of answers at a time (only ids, filter values,
+    passage texts and vectors are kept); answers embedded by another model are re-embedded and stored."""
+    current = engine.model.manifest.files.get("model.onnx", "")
+    ids: list[str] = []
+    values: list[dict[str, Any]] = []
+    texts: list[str] = []
+    parts: list[np.ndarray] = []
+    stale = 0
+    for rows, emb, shas in engine.store.answer_pages(page):
+        page_texts = [passage_text(a) for a in rows]
+        old = [i for i, sha in enumerate(shas) if sha != current]
+        if old:
+            fresh = engine.model.embed_passages([page_texts[i] for i in old])
+            engine.store.upsert_answers([rows[i] for i in old], fresh, current)
+            emb = emb.copy()
+            emb[old] = fresh
+            stale += len(old)
+        ids += [a["id"] for a in rows]
+        values += [{"product": a.get("product"), "topic": a.get("topic")} for a in rows]
+        texts += page_texts
+        parts.append(emb)
+    if stale:
+        log.info("re-embedded %d answers for the current model", stale)
+    matrix = np.concatenate(parts) if parts else np.zeros((0, engine.index.dim), np.float32)
+    del parts
+    engine.index.rebuild(ids, matrix, values, texts)
