@@ -46,7 +46,9 @@ def load_index(engine: Engine, watermark: int = 0, snapshots: Path | None = None
     if snapshots is not None and save_snapshot(engine, snapshots, watermark):
         # serve from the snapshot just written, mapped: the rebuilt arrays (100k answers: ~1 GB at the
         # peak) are let go, and a first start then holds what a restart holds
-        snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store))
+        if snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store)) is None:
+            log.warning("the index snapshot just written could not be read back; rebuilding it in memory")
+            rebuild_index(engine)  # a failed load leaves the index empty: never serve that
     release_free_memory()  # the rebuild's rows and texts are freed; hand their pages back
     return watermark
 

@@ -237,3 +237,18 @@ def test_the_rebuild_reads_pages_and_re_embeds_only_another_models_answers(tiny_
         again, emb_again, shas = engine.store.all_answers()
         assert shas == {engine.model.manifest.files["model.onnx"]} and np.allclose(emb_again, emb, atol=1e-6)
         assert len(engine.index) == len(rows) and suggested(c) == expected
+
+
+def test_a_snapshot_that_cannot_be_read_back_after_the_rebuild_means_rebuilding_again(
+        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(index, *args):  # noqa: ANN001, ANN202 - what snapshot.load does with a damaged file
+        index.rebuild([], np.zeros((0, index.dim), np.float32), [], [] if index.lexical_weight else None)
+
+    monkeypatch.setattr(index_loading.snapshot, "load", unreadable)
+    settings = Settings(model_dir=tiny_model, store_url=f"sqlite:///{tmp_path / 's.sqlite3'}", api_keys=KEYS,
+                        seed_kb=MINI / "kb.jsonl")
+    with TestClient(create_app(settings)) as c:
+        engine = c.app.state.engine
+        assert len(engine.index) == engine.store.count_answers() > 0 and not engine.index.memory_mapped
+        rows, emb, _ = engine.store.all_answers()
+        assert ids_near(c, emb[2], 1) == [rows[2]["id"]]  # served from the rebuilt index in memory
