@@ -3,7 +3,7 @@
 The store stays the source of truth; a snapshot is a cache of the in-memory index (ids, filter
 fields, vectors, the HNSW graph when there is one, the BM25 postings) plus the model hash and the
 store's change watermark it reflects. At start the service loads it and applies only the store's
-changes after that watermark (service/app.py); a missing, unreadable or foreign snapshot (another
+changes after that watermark (service/index_loading.py); a missing, unreadable or foreign snapshot (another
 model, another index configuration, a store with fewer changes than it claims) means a rebuild.
 
 Layout in the snapshot folder: `snapshot.json` (written last, by rename: the commit point) names

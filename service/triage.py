@@ -38,7 +38,7 @@ class Engine:
     experts: ExpertDirectory | None = None  # klantexperts from imported threads (service/threads.py)
     history: ResponseHistory | None = None  # expected response times from imported threads
     follower: ChangeFollower | None = None  # applies other replicas' writes (PostgreSQL store only)
-    index_watermark: int = 0  # every store change up to this one is in the index (service/app.py load_index)
+    index_watermark: int = 0  # every store change up to this one is in the index (service/index_loading.py load_index)
 
     @property
     def version(self) -> str:
