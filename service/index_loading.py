@@ -89,8 +89,7 @@ def rebuild_index(engine: Engine, page: int = 5_000) -> None:
         if old:
             fresh = engine.model.embed_passages([page_texts[i] for i in old])
             engine.store.upsert_answers([rows[i] for i in old], fresh, current)
-            emb = emb.copy()
-            emb[old] = fresh
+            emb[old] = fresh  # emb is this page's own array (np.stack)
             stale += len(old)
         ids += [a["id"] for a in rows]
         values += [{"product": a.get("product"), "topic": a.get("topic")} for a in rows]

@@ -25,6 +25,7 @@ from service.db.url import SQLITE, StoreUrl, parse_store_url
 
 ANSWER_FIELDS = ("id", "title", "question", "answer", "topic", "product", "url", "updated_at")
 _ANSWER_COLUMNS = (*ANSWER_FIELDS, "extra", "embedding", "model_sha256")
+_SELECT_COLUMNS = ",".join(_ANSWER_COLUMNS)  # every read of answers with their embeddings
 UPSERT_ANSWER = (f"INSERT INTO answers ({','.join(_ANSWER_COLUMNS)}) VALUES ({','.join('?' * len(_ANSWER_COLUMNS))}) "
                  f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _ANSWER_COLUMNS[1:])}")
 
@@ -98,15 +99,15 @@ class Store:
     def all_answers(self) -> tuple[list[dict[str, Any]], np.ndarray, set[str]]:
         """Answers, their embedding matrix and the model hashes they were embedded with."""
         return self._answers_with_embeddings(
-            self.query(f"SELECT {','.join(ANSWER_FIELDS)}, extra, embedding, model_sha256 FROM answers ORDER BY id"))
+            self.query(f"SELECT {_SELECT_COLUMNS} FROM answers ORDER BY id"))
 
     def answer_pages(self, size: int = 5_000) -> Iterator[tuple[list[dict[str, Any]], np.ndarray, list[str]]]:
         """All answers in pages of `size` by id (keyset: a page's rows may be rewritten while later pages
         are read): each page's answers, their embedding matrix and each row's model hash. Holds one page
         of rows at a time instead of every row at once (all_answers)."""
         last = ""
-        fields = f"{','.join(ANSWER_FIELDS)}, extra, embedding, model_sha256"
-        while rows := self.query(f"SELECT {fields} FROM answers WHERE id > ? ORDER BY id LIMIT ?", (last, size)):
+        page = f"SELECT {_SELECT_COLUMNS} FROM answers WHERE id > ? ORDER BY id LIMIT ?"
+        while rows := self.query(page, (last, size)):
             answers, emb, _ = self._answers_with_embeddings(rows)
             yield answers, emb, [r[-1] for r in rows]
             last = answers[-1]["id"]
@@ -116,7 +117,7 @@ class Store:
         rows: list[tuple] = []
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
-            rows += self.query(f"SELECT {','.join(ANSWER_FIELDS)}, extra, embedding, model_sha256 FROM answers "
+            rows += self.query(f"SELECT {_SELECT_COLUMNS} FROM answers "
                                f"WHERE id IN ({','.join('?' * len(part))}) ORDER BY id", tuple(part))
         return self._answers_with_embeddings(rows)
 

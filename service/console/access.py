@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from service.console.session import COOKIE, Session, SessionSigner
 from service.settings import ROLE_SCOPES, Settings
+
+T = TypeVar("T")
 
 CONSOLE_SCOPES = ("feedback", "incidents", "answers", "model")
 
@@ -50,14 +52,19 @@ class Forbidden(Exception):
         self.viewer, self.reason = viewer, reason
 
 
-def signer_of(request: Request) -> SessionSigner:
-    """One signer per app and settings object (made on first use: settings are read at start-up)."""
+def per_settings(request: Request, name: str, make: Callable[[Settings], T]) -> T:
+    """One object per app and settings object, made on first use (settings are read at start-up)."""
     settings: Settings = request.app.state.settings
-    signer = getattr(request.app.state, "console_signer", None)
-    if signer is None or getattr(request.app.state, "console_signer_for", None) is not settings:
-        signer = SessionSigner(settings)
-        request.app.state.console_signer, request.app.state.console_signer_for = signer, settings
-    return signer
+    made = getattr(request.app.state, f"console_{name}", None)
+    if made is None or getattr(request.app.state, f"console_{name}_for", None) is not settings:
+        made = make(settings)
+        setattr(request.app.state, f"console_{name}", made)
+        setattr(request.app.state, f"console_{name}_for", settings)
+    return made
+
+
+def signer_of(request: Request) -> SessionSigner:
+    return per_settings(request, "signer", SessionSigner)
 
 
 def current_viewer(request: Request) -> Viewer:

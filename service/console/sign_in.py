@@ -7,7 +7,7 @@ import re
 
 from fastapi import APIRouter, Request, Response
 
-from service.console.access import ViewerDep, checked_form, console_roles, signer_of
+from service.console.access import ViewerDep, checked_form, console_roles, per_settings, signer_of
 from service.console.problems import Problem
 from service.console.render import page, redirect, set_session_cookie
 from service.console.throttle import FailedSignIns
@@ -25,13 +25,8 @@ def safe_next(value: str | None) -> str:
 
 
 def failed_sign_ins(request: Request) -> FailedSignIns:
-    """One counter per app and settings object (like the session signer)."""
-    settings = request.app.state.settings
-    throttle = getattr(request.app.state, "console_throttle", None)
-    if throttle is None or getattr(request.app.state, "console_throttle_for", None) is not settings:
-        throttle = FailedSignIns(settings.console_sign_in_max_failures, settings.console_sign_in_window_s)
-        request.app.state.console_throttle, request.app.state.console_throttle_for = throttle, settings
-    return throttle
+    return per_settings(request, "throttle", lambda s: FailedSignIns(s.console_sign_in_max_failures,
+                                                                     s.console_sign_in_window_s))
 
 
 @router.get("")
