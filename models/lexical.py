@@ -15,6 +15,7 @@ service, so the served ranking is the measured one.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -80,6 +81,23 @@ class LexicalIndex:
         self._doc_len[slot] = length
         self._total_len += length
 
+    def set_many(self, slots: np.ndarray | list[int], texts: list[str], page: int = 4096) -> None:
+        """Index `texts` in `slots`. Into an empty index they are packed straight into the layout a
+        restored index has (`Packer`): no per-document arrays, and `export` need not copy them."""
+        slots = np.asarray(slots, dtype=np.int64)
+        if len(slots) != len(texts):
+            raise ValueError("one text per slot")
+        if self._n or self._docs or len(np.unique(slots)) != len(slots) or (len(slots) and slots.min() < 0):
+            for slot, text in zip(slots.tolist(), texts, strict=True):
+                self.set(slot, text)
+            return
+        order = np.argsort(slots, kind="stable")
+        packer = Packer(self)
+        for start in range(0, len(order), page):
+            rows = order[start:start + page]
+            packer.add(slots[rows], [texts[r] for r in rows.tolist()])
+        packer.finish()
+
     def remove(self, slot: int) -> None:
         doc = self._doc(slot)
         if doc is None:
@@ -95,13 +113,18 @@ class LexicalIndex:
     def export(self) -> dict[str, np.ndarray]:
         """Arrays that `restore` turns back into this index (service/snapshot.py persists them)."""
         slots = np.array(self._slots(), dtype=np.int64)
+        offsets, terms, counts = self._base
+        vocab = "\n".join(self._vocab).encode("utf-8")  # \w+ tokens hold no newline; ids are insertion order
+        common = {"k1_b": np.array([self.k1, self.b]), "vocab": np.frombuffer(vocab, dtype=np.uint8),
+                  "df": self._df[:len(self._vocab)].copy(), "doc_len": self._doc_len.copy(),
+                  "total_len": np.array([self._total_len], dtype=np.int64), "slots": slots}
+        if not self._docs and len(offsets) - 1 == len(slots) and np.array_equal(self._base_row[slots],
+                                                                                 np.arange(len(slots))):
+            # every live document is a packed row, in slot order: the packed arrays are the export
+            return {**common, "offsets": offsets, "terms": terms, "counts": counts}
         docs = [self._doc(int(s)) or _EMPTY for s in slots]
         lengths = np.fromiter((len(d[0]) for d in docs), dtype=np.int64, count=len(docs))
-        vocab = "\n".join(self._vocab).encode("utf-8")  # \w+ tokens hold no newline; ids are insertion order
-        return {"k1_b": np.array([self.k1, self.b]), "vocab": np.frombuffer(vocab, dtype=np.uint8),
-                "df": self._df[:len(self._vocab)].copy(), "doc_len": self._doc_len.copy(),
-                "total_len": np.array([self._total_len], dtype=np.int64), "slots": slots,
-                "offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        return {**common, "offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
                 "terms": np.concatenate([d[0] for d in docs]) if docs else np.zeros(0, np.int32),
                 "counts": np.concatenate([d[1] for d in docs]) if docs else np.zeros(0, np.float32)}
 
@@ -147,6 +170,64 @@ class LexicalIndex:
         return np.bincount(owner, weights=part, minlength=len(docs)).astype(np.float32)
 
 
+class Packer:
+    """Fills an empty LexicalIndex a page of documents at a time, straight into the packed layout of a
+    restored index (one array of term ids and one of counts for every document, rows in the order
+    added). The service's rebuild feeds it one page of the store at a time, so no list of every
+    passage is held; 100k answers: 77 MB of postings, where one small array pair per document took 110."""
+
+    def __init__(self, index: LexicalIndex) -> None:
+        if len(index) or index._docs:
+            raise ValueError("a Packer fills an empty index")
+        self.index = index
+        self._slots: list[np.ndarray] = []
+        self._terms: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
+        self._unique: list[np.ndarray] = []  # distinct terms per document
+        self._tokens: list[np.ndarray] = []  # tokens per document (its BM25 length)
+
+    def add(self, slots: np.ndarray | list[int], texts: list[str]) -> None:
+        slots = np.asarray(slots, dtype=np.int64)
+        if len(slots) != len(texts):
+            raise ValueError("one text per slot")
+        vocab = self.index._vocab
+        # setdefault(t, len(vocab)): a new term gets the next id, in order of first use (as in set)
+        ids = [[vocab.setdefault(t, len(vocab)) for t in tokenize(text)] for text in texts]
+        n_tok = np.fromiter(map(len, ids), dtype=np.int64, count=len(texts))
+        flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(n_tok.sum()))
+        owner = np.repeat(np.arange(len(texts), dtype=np.int64), n_tok)
+        keys, cnt = np.unique((owner << 32) | flat, return_counts=True)  # sorted by document, then term
+        self._slots.append(slots)
+        self._terms.append((keys & 0xFFFFFFFF).astype(np.int32))
+        self._counts.append(cnt.astype(np.float32))
+        self._unique.append(np.bincount(keys >> 32, minlength=len(texts)))
+        self._tokens.append(n_tok)
+
+    def finish(self) -> LexicalIndex:
+        """Install the pages into the index (every slot once, none negative) and return it."""
+        def whole(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+            out = np.concatenate(parts) if parts else np.zeros(0, dtype)
+            parts.clear()  # one array's pages and its whole at a time, not every array twice
+            return out
+
+        slots = whole(self._slots, np.int64)
+        if len(np.unique(slots)) != len(slots) or (len(slots) and slots.min() < 0):
+            raise ValueError("each slot once, none negative")
+        index, terms = self.index, whole(self._terms, np.int32)
+        counts, lengths = whole(self._counts, np.float32), whole(self._unique, np.int64)
+        tokens = whole(self._tokens, np.int64)
+        index._base = (np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), terms, counts)
+        size = int(slots.max(initial=-1)) + 1
+        index._base_row = np.full(size, -1, dtype=np.int64)
+        index._base_row[slots] = np.arange(len(slots))
+        index._doc_len = np.zeros(max(size, len(index._doc_len)), dtype=np.float32)
+        index._doc_len[slots] = tokens
+        index._total_len = int(tokens.sum())
+        index._df = np.bincount(terms, minlength=len(index._vocab)).astype(np.int64)
+        index._n = len(slots)
+        return index
+
+
 def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float, candidates: int) -> np.ndarray:
     """The served ranking score [queries, docs] from full score matrices: dense + weight x BM25
     on each query's `candidates` best dense documents, -inf elsewhere (what VectorIndex does)."""
@@ -163,7 +244,6 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float, candidates: int)
 def bm25_matrix(passages: list[str], queries: list[str]) -> np.ndarray:
     """Scores [queries, passages] from a fresh index: the offline (training, eval) path."""
     index = LexicalIndex()
-    for slot, text in enumerate(passages):
-        index.set(slot, text)
+    index.set_many(np.arange(len(passages)), passages)
     every = np.arange(len(passages))
     return np.stack([index.scores_for(q, every) for q in queries]) if queries else np.zeros((0, len(passages)))

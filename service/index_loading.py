@@ -12,6 +12,7 @@ import numpy as np
 import psycopg
 
 from models.inference import passage_text
+from models.lexical import LexicalIndex, Packer
 from service import snapshot
 from service.db import changes
 from service.memory import release_free_memory
@@ -37,13 +38,13 @@ def load_index(engine: Engine, watermark: int = 0, snapshots: Path | None = None
                 log.info("index loaded from its snapshot: %d answers, %d changes applied, %.2f s",
                          len(engine.index), applied, time.perf_counter() - t0)
                 if applied:
-                    save_snapshot(engine, snapshots, seen)
+                    save_snapshot(engine, snapshots, seen, exclusive=True)
                 return seen
             log.warning("index snapshot disagrees with the store after its changes; rebuilding")
     t0 = time.perf_counter()
     rebuild_index(engine)
     log.info("index rebuilt from the store: %d answers in %.2f s", len(engine.index), time.perf_counter() - t0)
-    if snapshots is not None and save_snapshot(engine, snapshots, watermark):
+    if snapshots is not None and save_snapshot(engine, snapshots, watermark, exclusive=True):
         # serve from the snapshot just written, mapped: the rebuilt arrays (100k answers: ~1 GB at the
         # peak) are let go, and a first start then holds what a restart holds
         if snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store)) is None:
@@ -53,11 +54,12 @@ def load_index(engine: Engine, watermark: int = 0, snapshots: Path | None = None
     return watermark
 
 
-def save_snapshot(engine: Engine, folder: Path, watermark: int) -> bool:
-    """A snapshot is a cache: failing to write one costs the next start a rebuild, nothing else."""
+def save_snapshot(engine: Engine, folder: Path, watermark: int, exclusive: bool = False) -> bool:
+    """A snapshot is a cache: failing to write one costs the next start a rebuild, nothing else.
+    `exclusive`: called at start-up, before requests and the follower, so nothing writes beside it."""
     try:
         snapshot.save(engine.index, folder, watermark, engine.model.manifest.files.get("model.onnx", ""),
-                      snapshot.store_identity(engine.store))
+                      snapshot.store_identity(engine.store), exclusive=exclusive)
         return True
     except (OSError, psycopg.Error) as exc:
         log.warning("index snapshot not saved: %s", exc)
@@ -76,12 +78,13 @@ def apply_changes_since(engine: Engine, seq: int) -> tuple[int, int]:
 
 def rebuild_index(engine: Engine, page: int = 5_000) -> None:
     """Rebuild the in-memory index from the store, a page of answers at a time (only ids, filter values,
-    passage texts and vectors are kept); answers embedded by another model are re-embedded and stored."""
+    vectors and the passages' BM25 postings are kept, never every passage text); answers embedded by
+    another model are re-embedded and stored."""
     current = engine.model.manifest.files.get("model.onnx", "")
     ids: list[str] = []
     values: list[dict[str, Any]] = []
-    texts: list[str] = []
     parts: list[np.ndarray] = []
+    packer = Packer(LexicalIndex()) if engine.index.lexical_weight else None  # BM25 page by page: no list of texts
     stale = 0
     for rows, emb, shas in engine.store.answer_pages(page):
         page_texts = [passage_text(a) for a in rows]
@@ -91,12 +94,18 @@ def rebuild_index(engine: Engine, page: int = 5_000) -> None:
             engine.store.upsert_answers([rows[i] for i in old], fresh, current)
             emb[old] = fresh  # emb is this page's own array (np.stack)
             stale += len(old)
+        if packer is not None:
+            packer.add(np.arange(len(ids), len(ids) + len(rows)), page_texts)  # slot i = the i-th answer
         ids += [a["id"] for a in rows]
         values += [{"product": a.get("product"), "topic": a.get("topic")} for a in rows]
-        texts += page_texts
         parts.append(emb)
     if stale:
         log.info("re-embedded %d answers for the current model", stale)
-    matrix = np.concatenate(parts) if parts else np.zeros((0, engine.index.dim), np.float32)
-    del parts
-    engine.index.rebuild(ids, matrix, values, texts)
+    matrix = np.empty((sum(map(len, parts)), engine.index.dim), np.float32)
+    at = 0
+    while parts:  # each page is let go once copied: one copy of the vectors at a time, not two
+        part = parts.pop(0)
+        matrix[at:at + len(part)] = part
+        at += len(part)
+    # matrix is ours alone: adopted, not copied
+    engine.index.rebuild(ids, matrix, values, adopt=True, lexical=packer.finish() if packer is not None else None)

@@ -66,7 +66,7 @@ def _fsync_save(path: Path, write: Any) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_write(path: Path, data: bytes) -> None:
+def _fsync_write(path: Path, data: bytes | bytearray) -> None:
     _fsync_save(path, lambda fh: fh.write(data))
 
 
@@ -84,10 +84,12 @@ def store_identity(store: Any) -> str:
     return str(rows[0][0])
 
 
-def save(index: VectorIndex, folder: Path, watermark: int, model_sha: str, store_id: str = "") -> dict[str, Any]:
-    """Write a snapshot of `index` reflecting every store change up to `watermark`."""
+def save(index: VectorIndex, folder: Path, watermark: int, model_sha: str, store_id: str = "",
+         exclusive: bool = False) -> dict[str, Any]:
+    """Write a snapshot of `index` reflecting every store change up to `watermark`. `exclusive`: nothing
+    else writes to the index meanwhile (start-up), so its arrays are written without a copy first."""
     t0 = time.perf_counter()
-    state = index.state()
+    state = index.state(copy=not exclusive)
     folder.mkdir(parents=True, exist_ok=True)
     token = f"{int(time.time())}-{secrets.token_hex(4)}"
     arrays: dict[str, np.ndarray] = {"matrix": state["matrix"]}
@@ -111,7 +113,7 @@ def save(index: VectorIndex, folder: Path, watermark: int, model_sha: str, store
             _fsync_save(folder / file, lambda fh, name=name: np.save(fh, arrays[name]))
         _fsync_save(folder / meta["data"], lambda fh: np.savez(fh, **small))  # uncompressed: disk speed
         if state["graph"] is not None:
-            _fsync_write(folder / meta["graph"], bytes(state["graph"]))
+            _fsync_write(folder / meta["graph"], state["graph"])  # the serialised graph as it is, no copy
         tmp = folder / f".{META}.{token}"
         _fsync_write(tmp, json.dumps(meta).encode())
         tmp.replace(folder / META)  # the commit point

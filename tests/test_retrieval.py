@@ -53,6 +53,36 @@ def test_bm25_stays_exact_after_replace_and_delete() -> None:
     assert len(idx) == 4
 
 
+def test_bulk_build_equals_one_by_one_and_stays_exact_under_writes() -> None:
+    """set_many packs an empty index straight into the restored layout: the same vocabulary, postings,
+    export and scores as indexing the texts one by one, in any slot order, and writes still work."""
+    slots = [7, 2, 0, 5, 3]  # unsorted, with gaps
+    one, bulk = LexicalIndex(), LexicalIndex()
+    for slot, d in sorted(zip(slots, DOCS, strict=True)):  # set_many indexes in slot order (term ids follow)
+        one.set(slot, d)
+    bulk.set_many(slots, DOCS, page=2)
+    a, b = one.export(), bulk.export()
+    for key in a:
+        n = len(a["slots"]) if key == "doc_len" else None  # doc_len: one set() grows it with spare room
+        assert np.array_equal(a[key][:8] if n else a[key], b[key][:8] if n else b[key]), key
+    everything = np.arange(8)
+    for q in ["modem rood", "factuur dubbel", "nieuw woord"]:
+        assert np.array_equal(one.scores_for(q, everything), bulk.scores_for(q, everything)), q
+    for idx in (one, bulk):
+        idx.set(2, "Internet valt weg")
+        idx.remove(5)
+        idx.set(9, "modem kapot")
+    q, slots10 = "modem internet", np.arange(10)
+    assert np.array_equal(one.scores_for(q, slots10), bulk.scores_for(q, slots10))
+    restored = LexicalIndex.restore(bulk.export())
+    assert np.array_equal(restored.scores_for(q, slots10), one.scores_for(q, slots10))
+    with pytest.raises(ValueError, match="one text per slot"):
+        LexicalIndex().set_many([0, 1], ["a"])
+    twice = LexicalIndex()
+    twice.set_many([1, 1], ["modem", "factuur"])  # a repeated slot: the last text wins, as with set
+    assert len(twice) == 1 and twice.scores_for("factuur", np.array([1]))[0] > 0
+
+
 def unit(rows: int, dim: int, seed: int) -> np.ndarray:
     v = np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float32)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
@@ -85,6 +115,41 @@ def test_index_reuses_deleted_slots_and_keeps_lexical_aligned() -> None:
     idx.upsert(["new"], vecs[5:6], [{}], ["Factuur te hoog deze maand"])
     top = idx.search(vecs[5:6], 5, texts=["factuur te hoog"])[0]
     assert top[0].answer_id == "new" and len(top) == 5 and len(idx) == 5
+
+
+def test_rebuild_can_adopt_its_vectors_and_a_prebuilt_lexical_index() -> None:
+    """The service's start-up rebuild hands over its own matrix and a BM25 index packed page by page;
+    the index must search exactly as one rebuilt from copies and texts, and keep working under writes."""
+    from models.lexical import Packer
+
+    vecs, ids, meta = unit(6, 8, 2), [f"a{i}" for i in range(5)], [{} for _ in range(5)]
+    plain = VectorIndex(8, lexical_weight=0.5)
+    plain.rebuild(ids, vecs[:5].copy(), meta, DOCS)
+    mine = vecs[:5].copy()
+    packer = Packer(LexicalIndex())
+    packer.add([0, 1, 2], DOCS[:3])
+    packer.add([3, 4], DOCS[3:])
+    handed = VectorIndex(8, lexical_weight=0.5)
+    handed.rebuild(ids, mine, meta, adopt=True, lexical=packer.finish())
+    assert np.shares_memory(handed.state(copy=False)["matrix"], mine)  # adopted, not copied
+    assert not np.shares_memory(handed.state()["matrix"], mine)  # state() still copies by default
+    query, text = vecs[:1] * 0.5 + vecs[2:3] * 0.5, ["dubbel afgeschreven factuur modem"]
+    assert [(h.answer_id, h.score, h.lexical) for h in handed.search(query, 5, texts=text)[0]] == \
+        [(h.answer_id, h.score, h.lexical) for h in plain.search(query, 5, texts=text)[0]]
+    for idx in (plain, handed):
+        idx.delete("a1")
+        idx.upsert(["new"], vecs[5:6], [{}], ["Factuur te hoog deze maand"])
+    assert [(h.answer_id, h.score) for h in handed.search(vecs[5:6], 5, texts=["factuur"])[0]] == \
+        [(h.answer_id, h.score) for h in plain.search(vecs[5:6], 5, texts=["factuur"])[0]]
+    strided = VectorIndex(8)
+    strided.rebuild(ids, vecs[:5, :].T.copy().T, meta, adopt=True)  # not C-contiguous: copied instead
+    assert not np.shares_memory(strided.state(copy=False)["matrix"], vecs)
+    with pytest.raises(ValueError, match="prebuilt lexical"):
+        VectorIndex(8, lexical_weight=0.5).rebuild(ids[:4], vecs[:4], meta[:4], lexical=Packer(LexicalIndex()).finish())
+    with pytest.raises(ValueError, match="each slot once"):
+        twice = Packer(LexicalIndex())
+        twice.add([0, 0], DOCS[:2])
+        twice.finish()
 
 
 def test_lexical_weight_is_chosen_where_it_helps() -> None:
