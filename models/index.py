@@ -76,6 +76,7 @@ class VectorIndex:
         self.lexical_candidates = lexical_candidates
         self.ann = ann or AnnConfig()
         self._lock = threading.Lock()
+        self.revision = 0  # counts the changes to the contents (rebuild, upsert, delete, restore)
         self._reset()
 
     def _reset(self) -> None:
@@ -129,6 +130,7 @@ class VectorIndex:
 
     def _put(self, ids: list[str], vectors: np.ndarray, meta: list[dict[str, str | None]],
              texts: list[str] | None, in_place: bool = False, lexical_ready: bool = False) -> None:
+        self.revision += 1
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
         if self._lexical is not None and not lexical_ready and (texts is None or len(texts) != len(ids)):
             raise ValueError("a lexical index needs one passage text per answer")
@@ -204,6 +206,7 @@ class VectorIndex:
             slot = self._pos.pop(answer_id, None)
             if slot is None:
                 return
+            self.revision += 1
             self._ids[slot] = None
             self._matrix[slot] = 0.0
             self._live[slot] = False
@@ -335,6 +338,7 @@ class VectorIndex:
             raise ValueError("the snapshot was made for another index configuration")
         with self._lock:
             self._reset()
+            self.revision += 1
             self._ids = list(state["ids"])
             self._pos = {a: i for i, a in enumerate(self._ids) if a is not None}
             self._free = [i for i, a in enumerate(self._ids) if a is None][::-1]

@@ -20,7 +20,7 @@ from models.inference import TriageModel
 from service import console
 from service.batching import MicroBatcher
 from service.incidents import build_incident_service, maintenance_loop
-from service.index_loading import load_index, save_snapshot
+from service.index_loading import load_index, save_snapshot_at_shutdown
 from service.logs import configure_logging
 from service.policy import Policy
 from service.replication import start_follower
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.follower.stop()
             engine.index_watermark = max(engine.index_watermark, engine.follower.watermark)
         if s.index_snapshot_dir is not None:  # local writes after index_watermark are applied again at start
-            save_snapshot(engine, s.index_snapshot_dir, engine.index_watermark)
+            save_snapshot_at_shutdown(engine, s.index_snapshot_dir)
         engine.store.close()
 
     app = FastAPI(title="Wegwijzer", version="0.1.0", lifespan=lifespan,

@@ -39,6 +39,7 @@ class Engine:
     history: ResponseHistory | None = None  # expected response times from imported threads
     follower: ChangeFollower | None = None  # applies other replicas' writes (PostgreSQL store only)
     index_watermark: int = 0  # every store change up to this one is in the index (service/index_loading.py load_index)
+    snapshot_mark: tuple[int, int] | None = None  # (index revision, watermark) of the snapshot on disk
 
     @property
     def version(self) -> str:

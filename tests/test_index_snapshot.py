@@ -252,3 +252,26 @@ def test_a_snapshot_that_cannot_be_read_back_after_the_rebuild_means_rebuilding_
         assert len(engine.index) == engine.store.count_answers() > 0 and not engine.index.memory_mapped
         rows, emb, _ = engine.store.all_answers()
         assert ids_near(c, emb[2], 1) == [rows[2]["id"]]  # served from the rebuilt index in memory
+
+
+def test_an_unchanged_index_is_not_written_again_at_shutdown(tiny_model: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restart that changed nothing keeps the snapshot on disk as it is; one write means a new one,
+    and the next start loads it (no rebuild) with that write in it."""
+    settings = Settings(model_dir=tiny_model, store_url=f"sqlite:///{tmp_path / 's.sqlite3'}", api_keys=KEYS,
+                        seed_kb=MINI / "kb.jsonl")
+    meta = settings.index_snapshot_dir / snapshot.META
+    with TestClient(create_app(settings)):
+        pass  # first start: seeded, rebuilt and saved; the seeding changed the index, so saved at shutdown too
+    first = json.loads(meta.read_text())["data"]
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/readyz").status_code == 200
+    assert json.loads(meta.read_text())["data"] == first  # nothing changed: not rewritten
+    with TestClient(create_app(settings)) as c:
+        assert c.put("/v1/answers/kb-voicemail", json=ANSWER, headers=ADMIN).status_code == 200
+    assert json.loads(meta.read_text())["data"] != first
+    rebuilt: list[object] = []
+    monkeypatch.setattr(index_loading, "rebuild_index", lambda engine: rebuilt.append(engine))
+    with TestClient(create_app(settings)) as c:
+        assert "kb-voicemail" in suggested(c)
+    assert not rebuilt
