@@ -139,6 +139,18 @@ class TriageModel:
         return self._load_optional(LEXICAL_FILE, LexicalHeads.load, "fit-lexical")
 
     @property
+    def embedding_sha(self) -> str:
+        """What stored answer embeddings and index snapshots are keyed by: the identity of the passage
+        embedding (manifest retrieval.embedding_sha: its weights, tokenizer and settings, shared by
+        retrained models on one frozen tower) where the model has one, else its graph's sha."""
+        return str(self.manifest.retrieval.get("embedding_sha") or self.manifest.files.get("model.onnx", ""))
+
+    def embedding_current(self, sha: str) -> bool:
+        """Whether an answer embedded under `sha` needs no re-embedding for this model (stores written
+        before embedding_sha existed hold the graph's sha: those of this very model are current too)."""
+        return bool(sha) and sha in (self.embedding_sha, self.manifest.files.get("model.onnx", ""))
+
+    @property
     def suggestion_threshold(self) -> float:
         """What a suggestion must reach: the answerability threshold, else the cosine threshold."""
         return self.answerability.threshold if self.answerability is not None else self.retrieval_threshold

@@ -26,7 +26,7 @@ def load_index(engine: Engine, watermark: int = 0, snapshots: Path | None = None
     """Fill the in-memory index: from the snapshot in `snapshots` plus the store's changes after it, or
     (no usable snapshot) rebuilt from the store, then snapshotted. `watermark`: the store's change
     watermark read before this call. Returns the change up to which the index is known to be current."""
-    current = engine.model.manifest.files.get("model.onnx", "")
+    current = engine.model.embedding_sha
     if snapshots is not None:
         t0 = time.perf_counter()
         seen = snapshot.load(engine.index, snapshots, current, snapshot.store_identity(engine.store))
@@ -64,7 +64,7 @@ def save_snapshot(engine: Engine, folder: Path, watermark: int, exclusive: bool 
     `exclusive`: called at start-up, before requests and the follower, so nothing writes beside it."""
     revision = engine.index.revision  # read first: a write during the save makes the next save run
     try:
-        snapshot.save(engine.index, folder, watermark, engine.model.manifest.files.get("model.onnx", ""),
+        snapshot.save(engine.index, folder, watermark, engine.model.embedding_sha,
                       snapshot.store_identity(engine.store), exclusive=exclusive)
         engine.snapshot_mark = (revision, watermark)
         return True
@@ -96,7 +96,7 @@ def rebuild_index(engine: Engine, page: int = 5_000) -> None:
     """Rebuild the in-memory index from the store, a page of answers at a time (only ids, filter values,
     vectors and the passages' BM25 postings are kept, never every passage text); answers embedded by
     another model are re-embedded and stored."""
-    current = engine.model.manifest.files.get("model.onnx", "")
+    current = engine.model.embedding_sha
     ids: list[str] = []
     values: list[dict[str, Any]] = []
     parts: list[np.ndarray] = []
@@ -104,7 +104,7 @@ def rebuild_index(engine: Engine, page: int = 5_000) -> None:
     stale = 0
     for rows, emb, shas in engine.store.answer_pages(page):
         page_texts = [passage_text(a) for a in rows]
-        old = [i for i, sha in enumerate(shas) if sha != current]
+        old = [i for i, sha in enumerate(shas) if not engine.model.embedding_current(sha)]
         if old:
             fresh = engine.model.embed_passages([page_texts[i] for i in old])
             engine.store.upsert_answers([rows[i] for i in old], fresh, current)

@@ -22,8 +22,7 @@ def apply_changes(engine: Engine, rows: list[Change]) -> None:
     ids = sorted({key for _, kind, key in rows if kind == changes.ANSWER})
     if ids:
         found, emb, shas = engine.store.answers_by_id(ids)
-        current = engine.model.manifest.files.get("model.onnx", "")
-        if found and shas != {current}:  # written by a replica serving another model version
+        if found and not all(map(engine.model.embedding_current, shas)):  # a replica with another embedding
             emb = engine.model.embed_passages([passage_text(a) for a in found])
         if found:
             engine.index.upsert([a["id"] for a in found], emb,

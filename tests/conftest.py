@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,15 +62,20 @@ def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     """A 2-layer model trained (overfitted) on tests/data/mini through the real pipeline, in the
     served layout: a frozen 1-layer trunk, one fine-tuned layer for the heads, one frozen
     layer as the retrieval tower."""
-    from training.config import TrainConfig
     from training.train import train_model
 
     out = tmp_path_factory.mktemp("tiny-model")
-    cfg = TrainConfig(base=str(tiny_base), keep_layers=0, epochs=12, batch_size=8, lr=2e-3, head_lr=5e-3,
-                      patience=12, max_length=64, warmup_ratio=0.0, dropout=0.0, freeze_embeddings=True,
-                      freeze_layers=1, retrieval="tower")
-    train_model(MINI, out, cfg)
+    train_model(MINI, out, tiny_config(tiny_base))
     return out
+
+
+def tiny_config(tiny_base: Path, **changes: Any) -> Any:
+    """tiny_model's training config (changes: fields to override, e.g. another seed)."""
+    from training.config import TrainConfig
+
+    return TrainConfig(**{**dict(base=str(tiny_base), keep_layers=0, epochs=12, batch_size=8, lr=2e-3, head_lr=5e-3,
+                                 patience=12, max_length=64, warmup_ratio=0.0, dropout=0.0, freeze_embeddings=True,
+                                 freeze_layers=1, retrieval="tower"), **changes})
 
 
 @pytest.fixture(scope="session")

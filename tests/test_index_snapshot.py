@@ -16,7 +16,7 @@ from service import index_loading, snapshot
 from service.app import create_app
 from service.settings import Settings
 from service.store import Store
-from tests.conftest import MINI
+from tests.conftest import MINI, tiny_config
 from tests.test_service_api import ADMIN, KEYS, WEBCARE
 from tests.tiny import random_unit
 
@@ -235,7 +235,7 @@ def test_the_rebuild_reads_pages_and_re_embeds_only_another_models_answers(tiny_
         index_loading.rebuild_index(engine, page=2)
         assert embedded == [1, 1]  # only the two answers of the other model, each in its page
         again, emb_again, shas = engine.store.all_answers()
-        assert shas == {engine.model.manifest.files["model.onnx"]} and np.allclose(emb_again, emb, atol=1e-6)
+        assert shas == {engine.model.embedding_sha} and np.allclose(emb_again, emb, atol=1e-6)
         assert len(engine.index) == len(rows) and suggested(c) == expected
 
 
@@ -275,3 +275,41 @@ def test_an_unchanged_index_is_not_written_again_at_shutdown(tiny_model: Path, t
     with TestClient(create_app(settings)) as c:
         assert "kb-voicemail" in suggested(c)
     assert not rebuilt
+
+
+def test_a_retrained_model_on_the_same_tower_keeps_the_stored_embeddings_and_the_snapshot(
+        tiny_model: Path, tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retraining on one base with the frozen tower changes the heads and the graph, not the passage
+    embedding: the new model serves the store's embeddings and the index snapshot as they are. Another
+    embedding (here: another length limit) means re-embedding, as before."""
+    from models.artifact import load_manifest
+    from training.train import train_model
+
+    retrained, other_tower = tmp_path / "retrained", tmp_path / "other-tower"
+    train_model(MINI, retrained, tiny_config(tiny_base, epochs=1, seed=7))
+    train_model(MINI, other_tower, tiny_config(tiny_base, epochs=1, max_length=48))
+    first, second, third = (load_manifest(m, verify_files=False) for m in (tiny_model, retrained, other_tower))
+    assert first.files["model.onnx"] != second.files["model.onnx"]
+    assert first.retrieval["embedding_sha"] == second.retrieval["embedding_sha"]
+    assert third.retrieval["embedding_sha"] != first.retrieval["embedding_sha"]
+
+    store = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    with TestClient(create_app(Settings(model_dir=tiny_model, store_url=store, api_keys=KEYS,
+                                        seed_kb=MINI / "kb.jsonl"))) as c:
+        probe = c.app.state.engine.store.all_answers()[1][2]  # a stored answer's own vector
+        near = ids_near(c, probe, 5)
+    rebuilt: list[object] = []
+    real = index_loading.rebuild_index
+    monkeypatch.setattr(index_loading, "rebuild_index", lambda engine: (rebuilt.append(engine), real(engine))[1])
+    with TestClient(create_app(Settings(model_dir=retrained, store_url=store, api_keys=KEYS))) as c:
+        embedded: list[int] = []
+        model = c.app.state.engine.model
+        assert ids_near(c, probe, 5) == near  # the same vectors
+        real_embed = model.embed_passages
+        model.embed_passages = lambda texts: (embedded.append(len(texts)), real_embed(texts))[1]
+    assert not rebuilt and not embedded  # snapshot loaded, nothing re-embedded
+    with TestClient(create_app(Settings(model_dir=other_tower, store_url=store, api_keys=KEYS))) as c:
+        assert c.get("/readyz").status_code == 200
+        _, _, shas = c.app.state.engine.store.all_answers()
+        assert shas == {third.retrieval["embedding_sha"]}  # re-embedded and written back for this model
+    assert len(rebuilt) == 1

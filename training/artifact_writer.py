@@ -4,10 +4,13 @@ serving tokenizer, the manifest, the knowledge-base embedding cache and the serv
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from models.artifact import Manifest, load_manifest, write_manifest
 from models.data_io import rows_sha256
@@ -37,6 +40,7 @@ def write_artifact(out: Path, model: MultiTaskModel, corpus: Corpus, cfg: TrainC
                                    cfg.quantize)
     facts["metrics"]["onnx_export"] = gate_summary(gate)
     save_serving_tokenizer(tokenizer, out)
+    embedding_sha = retrieval_embedding_sha(model, cfg, out / "tokenizer.json")
     base_manifest = _base_manifest(cfg.base)
     manifest = Manifest(
         format_version=1, kind="triage-model",
@@ -49,9 +53,33 @@ def write_artifact(out: Path, model: MultiTaskModel, corpus: Corpus, cfg: TrainC
         retrieval={"threshold": facts["metrics"]["retrieval_dev"].get("threshold", 0.0),
                    "lexical_weight": facts["metrics"]["retrieval_dev"].get("lexical_weight", 0.0),
                    "lexical_candidates": cfg.lexical_candidates,
-                   "query_prefix": QUERY, "passage_prefix": PASSAGE, "encoder": cfg.retrieval},
+                   "query_prefix": QUERY, "passage_prefix": PASSAGE, "encoder": cfg.retrieval,
+                   **({"embedding_sha": embedding_sha} if embedding_sha else {})},
         max_length=cfg.max_length, details={"train_config": cfg.to_dict(), **facts["details"]})
     return write_manifest(out, manifest, ["model.onnx", "tokenizer.json"])
+
+def retrieval_embedding_sha(model: MultiTaskModel, cfg: TrainConfig, tokenizer_json: Path) -> str | None:
+    """What a passage's served embedding is a function of: the weights on its path (embeddings, the
+    frozen trunk, the retrieval tower), the tokenizer, the length limit, prefix and pooling. Two
+    trainings on one base with the frozen tower share it, so the service keeps their stored answer
+    embeddings and index snapshot (no re-embedding of the knowledge base for a retrained model).
+    None without a tower: the embedding is then the fine-tuned encoder's, new with every training."""
+    if model.tower is None:
+        return None
+    digest = hashlib.sha256()
+    enc = model.encoder
+    path = [("embeddings", enc.embeddings), *((f"layer.{i}", layer) for i, layer in
+                                               enumerate(enc.encoder.layer[:model.tower_from])),
+            ("tower", model.tower)]
+    for name, module in path:
+        for key, tensor in sorted(module.state_dict().items()):
+            digest.update(f"{name}.{key}".encode())
+            digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    digest.update(json.dumps({"tower_from": model.tower_from, "max_length": cfg.max_length, "passage_prefix": PASSAGE,
+                              "query_prefix": QUERY, "pooling": "mean", "normalized": True}).encode())
+    digest.update(tokenizer_json.read_bytes())
+    return digest.hexdigest()
+
 
 def _base_manifest(base: str) -> Manifest | None:
     try:

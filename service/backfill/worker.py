@@ -29,7 +29,7 @@ def open_engine(model_dir: str, store_url: str, threads: int = 1) -> Engine:
     engine = Engine(model, store, index, Policy.from_file(settings.policy_path, model.manifest.label_sets),
                     settings.max_suggestions)
     rows, emb, shas = store.all_answers()
-    if rows and shas != {model.manifest.files.get("model.onnx", "")}:
+    if rows and not all(map(model.embedding_current, shas)):  # another embedding than this model's
         emb = model.embed_passages([passage_text(a) for a in rows])  # in memory only: the store is not changed
     index.rebuild([a["id"] for a in rows], emb if rows else np.zeros((0, model.dim), np.float32),
                   [{"product": a.get("product"), "topic": a.get("topic")} for a in rows],

@@ -21,7 +21,7 @@ def write_answers(engine: EngineDep, answers: list[dict[str, Any]]) -> np.ndarra
     """Embed, commit to SQLite (durable), then update the in-memory index; returns the embeddings."""
     passages = [passage_text(a) for a in answers]
     emb = engine.model.embed_passages(passages)
-    engine.store.upsert_answers(answers, emb, engine.model.manifest.files.get("model.onnx", ""))
+    engine.store.upsert_answers(answers, emb, engine.model.embedding_sha)
     engine.index.upsert([a["id"] for a in answers], emb,
                         [{"product": a.get("product"), "topic": a.get("topic")} for a in answers], passages)
     return emb
