@@ -156,18 +156,40 @@ class LexicalIndex:
         df = self._df[q_ids].astype(np.float64)
         weight = q_counts * np.log(1.0 + (n - df + 0.5) / (df + 0.5))
         avgdl = self._total_len / n or 1.0
-        docs = [self._doc(int(slot)) or _EMPTY for slot in slots]
-        lengths = np.fromiter((len(d[0]) for d in docs), dtype=np.int64, count=len(docs))
-        if not lengths.sum():
+        slots = np.asarray(slots, dtype=np.int64)
+        ids, tf, owner = self._postings_of(slots)
+        if not len(ids):
             return out
-        ids = np.concatenate([d[0] for d in docs])
-        tf = np.concatenate([d[1] for d in docs]).astype(np.float64)
-        owner = np.repeat(np.arange(len(docs)), lengths)
-        hit = np.isin(ids, q_ids)
-        ids, tf, owner = ids[hit], tf[hit], owner[hit]
-        norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[np.asarray(slots, dtype=np.int64)] / avgdl)
-        part = weight[np.searchsorted(q_ids, ids)] * tf * (self.k1 + 1.0) / (tf + norm[owner])
-        return np.bincount(owner, weights=part, minlength=len(docs)).astype(np.float32)
+        lookup = np.full(len(self._vocab), -1, dtype=np.int32)  # term id -> its place among the query's
+        lookup[q_ids] = np.arange(len(q_ids), dtype=np.int32)
+        pos = lookup[ids]
+        hit = pos >= 0
+        pos, tf, owner = pos[hit], tf[hit].astype(np.float64), owner[hit]
+        norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[slots] / avgdl)
+        part = weight[pos] * tf * (self.k1 + 1.0) / (tf + norm[owner])
+        return np.bincount(owner, weights=part, minlength=len(slots)).astype(np.float32)
+
+    def _postings_of(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(term ids, counts, position in `slots`) of the documents in `slots`: packed rows gathered in
+        one vectorised step (a search re-scores 100 candidates: 0.6 ms in a Python loop), rows written
+        since from the dict."""
+        rows = np.full(len(slots), -1, dtype=np.int64)
+        known = slots < len(self._base_row)
+        rows[known] = self._base_row[slots[known]]
+        packed = np.flatnonzero(rows >= 0)
+        offsets, terms, counts = self._base
+        starts, lengths = offsets[rows[packed]], offsets[rows[packed] + 1] - offsets[rows[packed]]
+        # the concatenated ranges start..start+length of every packed row
+        index = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        ids, tf, owner = [terms[index]], [counts[index]], [np.repeat(packed, lengths)]
+        if self._docs:
+            for i in np.flatnonzero(rows < 0).tolist():
+                doc = self._docs.get(int(slots[i]))
+                if doc is not None:
+                    ids.append(doc[0])
+                    tf.append(doc[1])
+                    owner.append(np.full(len(doc[0]), i, dtype=np.int64))
+        return np.concatenate(ids), np.concatenate(tf), np.concatenate(owner)
 
 
 class Packer:
