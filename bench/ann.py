@@ -1,7 +1,8 @@
 """The answer index at benchmark sizes: exact vs HNSW (the served VectorIndex both ways), on the
 realistic benchmark knowledge base (bench/kb_corpus.py) and real queries.
 
-`python -m bench.ann [--sizes 520 10000 100000] [--ef 64 128 256] [--rerank 2 4] [--dtype i8 f16] [--server]`
+`python -m bench.ann [--sizes 520 10000 100000] [--ef 64 128 256] [--rerank 2 4] [--lexical-fetch 1 2] [--dtype i8 f16]
+[--server]`
 
 Queries: the dev and test posts (training/data/splits/{dev,test}/posts.jsonl), embedded by the
 model as the service does (post_text, query prefix); cached under bench/.cache/. Knowledge base:
@@ -106,7 +107,8 @@ def index_mb(index: VectorIndex) -> dict[str, float]:
 
 def measure(size: int, rows: list[dict], vecs: np.ndarray, model: TriageModel, queries: np.ndarray,
             qtexts: list[str], efs: list[int], reranks: list[float], dtypes: list[str], server: Path | None,
-            graph: dict[str, int] | None = None) -> dict[str, Any]:
+            graph: dict[str, int] | None = None, lexical_fetches: list[float | None] | None = None) -> dict[str, Any]:
+    lexical_fetches = lexical_fetches or [None]
     texts = [passage_text(r) for r in rows]
     meta = [{"product": r.get("product"), "topic": r.get("topic")} for r in rows]
     ids = [r["id"] for r in rows]
@@ -139,14 +141,15 @@ def measure(size: int, rows: list[dict], vecs: np.ndarray, model: TriageModel, q
         out.setdefault("hnsw_builds", []).append(build)
         print(json.dumps({"answers": size, **build}), flush=True)
         first = True
-        for rerank in reranks:
+        for rerank, lexical_fetch in [(r, f) for r in reranks for f in lexical_fetches]:
             for ef in efs:
-                approx.ann = dataclasses.replace(approx.ann, expansion_search=ef, rerank=rerank)
+                approx.ann = dataclasses.replace(approx.ann, expansion_search=ef, rerank=rerank,
+                                                 lexical_fetch=lexical_fetch)
                 approx._graph.expansion_search = ef  # noqa: SLF001 - the sweep changes ef in place
                 with normal_priority():
                     got_dense, t_d = one_by_one(approx, queries, 3)
                     got_served, t_s = one_by_one(approx, queries, served_k, qtexts)
-                row = {"dtype": dtype, **(graph or {}), "ef": ef, "rerank": rerank,
+                row = {"dtype": dtype, **(graph or {}), "ef": ef, "rerank": rerank, "lexical_fetch": lexical_fetch,
                        "top3_same_dense": agreement(got_dense, want_dense),
                        "top3_same_served": agreement(got_served, want_served),
                        "dense": summary_ms(t_d), "served": summary_ms(t_s)}
@@ -215,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[520, 10_000, 100_000])
     ap.add_argument("--ef", type=int, nargs="+", default=[64, 100, 128, 160, 200, 256])
     ap.add_argument("--rerank", type=float, nargs="+", default=[2.0])
+    ap.add_argument("--lexical-fetch", type=float, nargs="+", default=[None],
+                    help="graph candidates per BM25 candidate (default: the rerank factor)")
     ap.add_argument("--dtype", nargs="+", default=["i8"])
     ap.add_argument("--connectivity", type=int, default=AnnConfig.connectivity)
     ap.add_argument("--expansion-add", type=int, default=AnnConfig.expansion_add)
@@ -233,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(dir=kb_corpus.CACHE) as tmp:
             entry = measure(size, rows[:size], vecs[:size], model, queries, qtexts, args.ef, args.rerank, args.dtype,
                             Path(tmp) if args.server else None,
-                            {"connectivity": args.connectivity, "expansion_add": args.expansion_add})
+                            {"connectivity": args.connectivity, "expansion_add": args.expansion_add},
+                            args.lexical_fetch)
         results["sizes"].append(entry)
         args.out.write_text(json.dumps(results, indent=1) + "\n")
     results["load_avg_end"] = os.getloadavg()

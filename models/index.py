@@ -56,6 +56,9 @@ class AnnConfig:
     expansion_add: int = 128
     dtype: str = "i8"  # the graph's vectors (usearch scalar kind); re-scoring uses the float32 ones
     rerank: float = 4.0  # the graph proposes this many times the candidates needed; exact re-scoring keeps the best
+    # with the lexical part: the graph proposes this many times the `lexical_candidates` that BM25 re-scores
+    # (None: `rerank` times, like the answers served)
+    lexical_fetch: float | None = None
     min_fetch: int = 32  # and at least this many (int8 distances misorder close neighbours)
     exact_share: float = 0.25  # a filter letting at most this share of the answers through is searched exactly
     build_threads: int = 2
@@ -239,7 +242,7 @@ class VectorIndex:
         if self._graph is None or exact:
             cands = self._exact(queries, allowed, width, size)
         else:
-            cands = self._approximate(queries, allowed, width, size)
+            cands = self._approximate(queries, allowed, width, size, k)
         out = []
         for i, (cand, dense) in enumerate(cands):
             rank = dense
@@ -262,10 +265,11 @@ class VectorIndex:
             out.append((rows[top] if len(rows) != size else top, row[top]))
         return out
 
-    def _approximate(self, queries: np.ndarray, allowed: np.ndarray | None, width: int, size: int
+    def _approximate(self, queries: np.ndarray, allowed: np.ndarray | None, width: int, size: int, k: int
                      ) -> list[tuple[np.ndarray, np.ndarray]]:
         live = len(self._pos)
-        fetch = max(width * self.ann.rerank, self.ann.min_fetch)
+        pool = width * (self.ann.rerank if self.ann.lexical_fetch is None or width <= k else self.ann.lexical_fetch)
+        fetch = max(min(k, width) * self.ann.rerank, pool, self.ann.min_fetch)
         if allowed is not None:  # over-fetch in proportion to what the filter lets through
             passing = int(allowed.sum())
             if passing <= self.ann.exact_share * live:

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     ann_connectivity: int = Field(16, ge=4, le=128)
     ann_dtype: Literal["i8", "f16", "f32"] = "i8"
     ann_rerank: float = Field(4.0, ge=1, le=100)  # graph candidates per needed one, re-scored exactly
+    ann_lexical_fetch: float | None = Field(None, ge=1, le=100)  # graph candidates per BM25 candidate (None: rerank)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     # API keys: {"key": "role"} with role forum, webcare or admin (JSON in WEGWIJZER_API_KEYS).
@@ -204,7 +205,8 @@ class Settings(BaseSettings):
     @property
     def ann(self) -> AnnConfig:
         return AnnConfig(min_answers=self.ann_min_answers, expansion_search=self.ann_expansion_search,
-                         connectivity=self.ann_connectivity, dtype=self.ann_dtype, rerank=self.ann_rerank)
+                         connectivity=self.ann_connectivity, dtype=self.ann_dtype, rerank=self.ann_rerank,
+                         lexical_fetch=self.ann_lexical_fetch)
 
     @property
     def policy_path(self) -> Path:

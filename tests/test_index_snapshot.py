@@ -68,6 +68,26 @@ def test_hnsw_top_k_equals_exact_and_keeps_the_contract() -> None:
     assert idx.search(new, 1)[0][0].answer_id == "b1" and idx.search(new, 1, {"product": "samsung"})[0][0].score > 0.99
 
 
+def test_the_graph_is_asked_for_fewer_bm25_candidates_with_lexical_fetch() -> None:
+    """lexical_fetch sizes the pool BM25 re-scores on its own (None: rerank times, as before); the
+    answers served still get `rerank` times their number, and the ranking stays exact here."""
+    import dataclasses
+
+    ids, vecs, meta, texts = corpus(300)
+    idx = VectorIndex(16, lexical_weight=0.05, lexical_candidates=20, ann=dataclasses.replace(SMALL_ANN, rerank=4))
+    idx.rebuild(ids, vecs, meta, texts)
+    asked: list[int] = []
+    graph_search = idx._graph.search  # noqa: SLF001 - counting what the graph is asked for
+    idx._graph.search = lambda q, count, **kw: (asked.append(count), graph_search(q, count, **kw))[1]  # noqa: SLF001
+    queries, qtexts = random_unit(5, 16, seed=3), [" ".join(WORDS[i:i + 2]) for i in range(5)]
+    for fetch, wanted in ((None, 80), (1.0, 32), (2.0, 40)):  # 20 candidates x 4; max(5 x 4, 20, 32); 20 x 2
+        idx.ann = dataclasses.replace(idx.ann, lexical_fetch=fetch)
+        assert same(idx.search(queries, 5, texts=qtexts), idx.search(queries, 5, texts=qtexts, exact=True)), fetch
+        assert asked[-1] == wanted, fetch
+        idx.search(queries, 5)  # no lexical part: k x rerank, whatever lexical_fetch is
+        assert asked[-1] == 32
+
+
 def test_the_index_turns_approximate_at_its_size_threshold() -> None:
     ids, vecs, meta, _ = corpus(120)
     idx = VectorIndex(16, ann=SMALL_ANN)
