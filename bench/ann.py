@@ -190,7 +190,8 @@ def server_restarts(model: TriageModel, rows: list[dict], vecs: np.ndarray, inde
     store = Store(store_path)
     for i in range(0, len(rows), 5_000):
         store.upsert_answers(rows[i:i + 5_000], vecs[i:i + 5_000], sha)
-    snapshot.save(index, store_path.parent / "index", store.change_watermark(), sha, snapshot.store_identity(store))
+    snapshot.save(index, store_path.parent / "index", store.change_watermark(), model.embedding_sha,
+                  snapshot.store_identity(store))
     store.close()
     out = {}
     for name in ("restart_from_snapshot", "restart_again"):

@@ -52,7 +52,8 @@ def prepare(model_dir: Path, n: int) -> Path:
     from service.settings import Settings
     from service.store import Store
 
-    sha = load_manifest(model_dir, kind="triage-model", verify_files=False).files.get("model.onnx", "")
+    manifest = load_manifest(model_dir, kind="triage-model", verify_files=False)
+    sha = manifest.files.get("model.onnx", "")
     folder = kb_corpus.CACHE / f"server-{n}-{sha[:12]}"
     store_path = folder / "store.sqlite3"
     if (folder / "done").is_file():
@@ -68,7 +69,8 @@ def prepare(model_dir: Path, n: int) -> Path:
                         Settings(auth_enabled=False).ann)
     index.rebuild([r["id"] for r in rows], vecs, [{"product": r.get("product"), "topic": r.get("topic")}
                                                    for r in rows], [passage_text(r) for r in rows])
-    snapshot.save(index, folder / "index", store.change_watermark(), sha, snapshot.store_identity(store))
+    snapshot.save(index, folder / "index", store.change_watermark(), manifest.embedding_sha,
+                  snapshot.store_identity(store))
     store.close()
     (folder / "done").write_text("")
     return store_path

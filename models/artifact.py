@@ -57,6 +57,13 @@ class Manifest(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     created_at: str = ""
 
+    @property
+    def embedding_sha(self) -> str:
+        """What stored answer embeddings and index snapshots are keyed by: the identity of the passage
+        embedding (retrieval.embedding_sha: its weights, tokenizer and settings, shared by retrained
+        models on one frozen tower) where the model has one, else its graph's sha."""
+        return str(self.retrieval.get("embedding_sha") or self.files.get("model.onnx", ""))
+
     @model_validator(mode="after")
     def _check(self) -> Manifest:
         if self.format_version != FORMAT_VERSION:

@@ -140,10 +140,8 @@ class TriageModel:
 
     @property
     def embedding_sha(self) -> str:
-        """What stored answer embeddings and index snapshots are keyed by: the identity of the passage
-        embedding (manifest retrieval.embedding_sha: its weights, tokenizer and settings, shared by
-        retrained models on one frozen tower) where the model has one, else its graph's sha."""
-        return str(self.manifest.retrieval.get("embedding_sha") or self.manifest.files.get("model.onnx", ""))
+        """The key of stored answer embeddings and index snapshots (Manifest.embedding_sha)."""
+        return self.manifest.embedding_sha
 
     def embedding_current(self, sha: str) -> bool:
         """Whether an answer embedded under `sha` needs no re-embedding for this model (stores written
