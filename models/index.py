@@ -109,15 +109,15 @@ class VectorIndex:
         writes into it). `lexical`: the passages' BM25 index already built, document i in slot i (the
         service's rebuild packs it page by page: `models.lexical.Packer`), instead of `texts`. The
         service's start-up rebuild passes both, saving 146 MB of vectors and 110 MB of texts at 100k answers."""
+        distinct = len(set(ids)) == len(ids)
         if lexical is not None and (not self.lexical_weight or texts is not None or len(lexical) != len(ids)
-                                    or len(set(ids)) != len(ids)):
+                                    or not distinct):
             raise ValueError("a prebuilt lexical index replaces the texts: one document per distinct id, "
                              "on an index with a lexical part")
         with self._lock:
             self._reset()
             owned = (adopt and isinstance(vectors, np.ndarray) and vectors.dtype == np.float32
-                     and vectors.flags.c_contiguous and vectors.shape == (len(ids), self.dim)
-                     and len(set(ids)) == len(ids))
+                     and vectors.flags.c_contiguous and vectors.shape == (len(ids), self.dim) and distinct)
             if owned:
                 self._matrix = vectors
                 self._live = np.zeros(len(ids), dtype=bool)
