@@ -153,6 +153,7 @@ def stages(model_dir: Path, store_path: Path) -> list[dict[str, Any]]:
     engine.incidents = build_incident_service(store, settings, model.dim)
     attach_threads(engine)
     step("incidents + threads")
+    textprep.use_table_cache(settings.runtime_cache_path)  # as the server does
     textprep.language_identifier()
     step("language detector")
     engine.triage([PostIn(**POST)])
