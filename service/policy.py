@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from service.negation import matches_unnegated
+
 ROUTES = ("peers", "klantexpert", "webcare")
 
 
@@ -29,6 +31,9 @@ class Conditions(BaseModel):
     min_probability: dict[str, dict[str, float]] = Field(default_factory=dict)
     uncertain: list[str] = Field(default_factory=list)
     text_matches: str | None = None
+    # true: a match counts only when no negation ("niet", "niks", "haven't", "bijna"...) is among the
+    # few words before it (service/negation.py)
+    text_not_negated: bool = False
     min_suggestion_score: float | None = None
     min_answerability: float | None = Field(None, ge=0, le=1)
     min_followers: int | None = None
@@ -55,6 +60,12 @@ class Conditions(BaseModel):
             except re.error as exc:
                 raise ValueError(f"text_matches is not a valid regular expression: {exc}") from exc
         return v
+
+    @model_validator(mode="after")
+    def _negation_needs_text(self) -> Conditions:
+        if self.text_not_negated and self.text_matches is None:
+            raise ValueError("text_not_negated needs text_matches")
+        return self
 
 
 class Rule(BaseModel):
@@ -174,7 +185,8 @@ class Policy:
             all(probability(f, h, label) >= x for h, labels in c.min_probability.items()
                 for label, x in labels.items()),
             not c.uncertain or any(f.uncertain.get(h, False) for h in c.uncertain),
-            c.text_matches is None or bool(self._regex[rule.name].search(f.text)),
+            c.text_matches is None or (matches_unnegated(self._regex[rule.name], f.text) if c.text_not_negated
+                                       else bool(self._regex[rule.name].search(f.text))),
             c.min_suggestion_score is None or (f.suggestion_score is not None
                                                and f.suggestion_score >= c.min_suggestion_score),
             c.min_answerability is None or (f.suggestion_score is not None and f.answerability is not None

@@ -43,6 +43,30 @@ def test_security_incident_vs_question(policy: Policy) -> None:
     assert asking.target == "peers"
 
 
+@pytest.mark.parametrize("text", ["Is deze sms echt? Ik heb niet geklikt.", "Nep of echt? Niks aangeklikt.",
+                                  "Is this a scam? Haven’t clicked anything.", "Ik had hem al bijna geklikt",
+                                  "Ik heb er gelukkig niet op de link geklikt en niks ingevuld"])
+def test_security_incident_ignores_what_did_not_happen(policy: Policy, text: str) -> None:
+    d = policy.decide(facts(text, topic="security", route="peers"))
+    assert "security_incident" not in d.rules_fired and d.target == "peers"
+
+
+@pytest.mark.parametrize("text", ["Ik heb niet opgelet en op de link geklikt",
+                                  "Niet geklikt, maar mijn man heeft wel zijn gegevens ingevuld",
+                                  "Mijn account is overgenomen, ik kan niet meer inloggen"])
+def test_security_incident_still_fires_on_an_unnegated_match(policy: Policy, text: str) -> None:
+    d = policy.decide(facts(text, topic="security", route="peers"))
+    assert d.target == "webcare" and "security_incident" in d.reasons
+
+
+def test_rules_without_text_not_negated_match_negated_text(policy: Policy) -> None:
+    # "ik kan geen 112 bellen" is an emergency: rules on need keep plain matching
+    f = facts("Geen bereik, ik kan niet eens 112 bellen", topic="network")
+    f.in_incident = True
+    d = policy.decide(f)
+    assert d.target == "webcare" and "incident_own_need" in d.rules_fired
+
+
 @pytest.mark.parametrize("text", ["Ik stap naar de Geschillencommissie", "Dan ga ik naar Radar",
                                   "Mijn advocaat neemt contact op", "Ik stap over naar Odido"])
 def test_reputational_risk(policy: Policy, text: str) -> None:
@@ -133,6 +157,7 @@ def _write(tmp_path: Path, change) -> Path:  # noqa: ANN001
     (lambda s: s["rules"][0]["when"].update(labels={"mood": ["x"]}), "head 'mood' is not predicted"),
     (lambda s: s["rules"][0]["when"].update(text_matches="(unclosed"), "not a valid regular expression"),
     (lambda s: s["rules"][0]["when"].update(colour="red"), "colour"),
+    (lambda s: s["rules"][0]["when"].update(text_not_negated=True), "text_not_negated needs text_matches"),
     (lambda s: s["rules"].append(dict(s["rules"][0])), "rule names must be unique"),
     (lambda s: s["expected_response"].pop("webcare"), "expected_response is missing route(s) webcare"),
     (lambda s: s["rules"][0]["when"].update(min_probability={"route": {"boss": 0.3}}), "route has no label(s) boss"),
