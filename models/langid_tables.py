@@ -15,7 +15,8 @@ naive-Bayes table stays a numpy array. Scores are the same as the identifier bui
 A folder is named `langid-<16 hex digits>` from the sha256 of py3langid's model file, the served
 languages and FORMAT, so a new py3langid release or another language list never reads old tables.
 It is written under a temporary name and renamed, so a crash or a replica starting beside it never
-leaves a half-written folder in use.
+leaves a half-written folder in use. Each use marks the folder; other `langid-*` folders unused for
+7 days are removed (models/runtime/cache.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -31,10 +33,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models.runtime.cache import mark_used_and_prune
+
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
 
 FORMAT = 1
+_SHAPE = re.compile(r"^langid-[0-9a-f]{16}$")
 _ARRAYS = ("nextmove", "row", "output", "ptc", "pc")
 
 
@@ -114,7 +119,9 @@ def cached(languages: Sequence[str], root: Path) -> LanguageIdentifier:
     folder = Path(root) / f"langid-{cache_key(languages)}"
     if (folder / "classes.json").is_file():
         try:
-            return load(folder)
+            identifier = load(folder)
+            _prune(folder)
+            return identifier
         except (OSError, ValueError):
             shutil.rmtree(folder, ignore_errors=True)
     identifier = build(languages)
@@ -122,4 +129,14 @@ def cached(languages: Sequence[str], root: Path) -> LanguageIdentifier:
         save(identifier, folder)
     except OSError:
         return identifier  # a read-only cache root: serve from memory, as without a cache
+    _prune(folder)
     return load(folder)
+
+
+def _prune(folder: Path) -> None:
+    """Mark the folder in use; remove other `langid-*` folders (an older py3langid, another language
+    list) unused for KEEP_DAYS, as the compiled-model cache does with other models' folders."""
+    try:
+        mark_used_and_prune(folder, _SHAPE)
+    except OSError:
+        pass  # a read-only cache: nothing to mark

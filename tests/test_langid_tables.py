@@ -70,3 +70,21 @@ def test_textprep_uses_the_cache_it_is_given(tmp_path: Path, monkeypatch: pytest
     assert textprep.detect_language("Sinds gisteren valt mijn wifi steeds weg") == "nl"
     assert isinstance(textprep.language_identifier().tk_nextmove, memoryview)
     assert (tmp_path / f"langid-{langid_tables.cache_key(LANGUAGES)}" / "nextmove.npy").is_file()
+
+
+def test_stale_tables_of_another_version_are_removed(tmp_path: Path) -> None:
+    import os
+
+    old = tmp_path / "langid-0123456789abcdef"
+    old.mkdir()
+    recent = tmp_path / "langid-fedcba9876543210"
+    recent.mkdir()
+    foreign = tmp_path / "langid-notours"
+    foreign.mkdir()
+    month_ago = os.path.getmtime(old) - 30 * 86400
+    for folder in (old, foreign):
+        os.utime(folder, (month_ago, month_ago))
+    langid_tables.cached(LANGUAGES, tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    ours = f"langid-{langid_tables.cache_key(LANGUAGES)}"
+    assert names == sorted(["langid-fedcba9876543210", "langid-notours", ours])

@@ -25,13 +25,19 @@ def model_cache_folder(root: Path, ir_sha: str, keep_days: float = KEEP_DAYS) ->
     and the names of stale sibling folders removed."""
     folder = Path(root) / ir_sha[:16]
     folder.mkdir(parents=True, exist_ok=True)
+    return folder, mark_used_and_prune(folder, _FOLDER, keep_days)
+
+
+def mark_used_and_prune(folder: Path, shape: re.Pattern[str], keep_days: float = KEEP_DAYS) -> list[str]:
+    """Mark `folder` as used now (its mtime) and remove its sibling folders whose names have `shape`
+    and that were not used for `keep_days`; the names removed."""
     os.utime(folder)
     cutoff = time.time() - keep_days * 86400
     removed = []
     for other in folder.parent.iterdir():
-        if other == folder or not other.is_dir() or not _FOLDER.match(other.name):
+        if other == folder or not other.is_dir() or not shape.match(other.name):
             continue  # only folders this module made: never a file or a folder someone else put there
         if other.stat().st_mtime < cutoff:
             shutil.rmtree(other, ignore_errors=True)
             removed.append(other.name)
-    return folder, removed
+    return removed
