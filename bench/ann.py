@@ -69,7 +69,7 @@ def query_set(model: TriageModel) -> tuple[np.ndarray, list[str]]:
                 row = json.loads(line)
                 if (row.get("body") or "").strip():
                     texts.append(post_text(row.get("title") or "", row["body"]))
-    sha = model.manifest.files.get("model.onnx", "")[:12]
+    sha = model.embedding_sha[:12]  # query embeddings follow the embedding path, not the heads
     cache = kb_corpus.CACHE / f"queries-{sha}.npz"
     if cache.is_file():
         z = np.load(cache)
@@ -185,7 +185,7 @@ def server_restarts(model: TriageModel, rows: list[dict], vecs: np.ndarray, inde
     from bench.server import running_server
     from service.store import Store
 
-    sha = model.manifest.files.get("model.onnx", "")
+    sha = model.embedding_sha
     store_path = work / f"kb-{len(rows)}.sqlite3"
     store = Store(store_path)
     for i in range(0, len(rows), 5_000):
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("bench/ann_results.json"))
     args = ap.parse_args(argv)
     model = TriageModel(args.model, 2, 1)
-    sha = model.manifest.files.get("model.onnx", "")
+    sha = model.embedding_sha
     queries, qtexts = query_set(model)
     rows, vecs, kb = kb_corpus.benchmark_kb(sha, max(args.sizes))
     print(json.dumps({"queries": len(queries), "knowledge_base": kb, "load_avg": os.getloadavg(),

@@ -166,8 +166,11 @@ def _key(a: dict[str, Any]) -> str:
     return hashlib.sha256(re.sub(r"\W+", " ", text).encode()).hexdigest()
 
 
-def cache_dir(model_sha: str) -> Path:
-    return CACHE / f"kb-v{GENERATOR_VERSION}-{model_sha[:12]}"
+def cache_dir(embedding_sha: str) -> Path:
+    """Where the embeddings of the benchmark answers are cached: keyed by the model's embedding_sha
+    (models/artifact.py), so a retrained model on the same frozen tower reuses them (at 100k answers
+    they take ~16 min to embed on 2 cores); a model without one is keyed by its graph's sha."""
+    return CACHE / f"kb-v{GENERATOR_VERSION}-{embedding_sha[:12]}"
 
 
 def embeddings(model: Any, n: int, log: bool = False) -> tuple[list[dict[str, Any]], np.ndarray]:
@@ -176,7 +179,7 @@ def embeddings(model: Any, n: int, log: bool = False) -> tuple[list[dict[str, An
 
     every = generate(-(-n // CHUNK) * CHUNK)  # whole chunks: a chunk's vectors never depend on n
     rows = every[:n]
-    folder = cache_dir(model.manifest.files.get("model.onnx", ""))
+    folder = cache_dir(model.embedding_sha)
     folder.mkdir(parents=True, exist_ok=True)
     parts = []
     for c in range(0, n, CHUNK):
@@ -196,9 +199,9 @@ def embeddings(model: Any, n: int, log: bool = False) -> tuple[list[dict[str, An
     return rows, np.concatenate(parts) if parts else np.zeros((0, model.dim), np.float32)
 
 
-def cached(model_sha: str, n: int) -> np.ndarray:
+def cached(embedding_sha: str, n: int) -> np.ndarray:
     """The embeddings of the first n answers (or fewer) that the cache holds, without running the model."""
-    folder = cache_dir(model_sha)
+    folder = cache_dir(embedding_sha)
     parts = []
     for c in range(0, n, CHUNK):
         path = folder / f"chunk-{c // CHUNK:05d}.npy"
@@ -208,20 +211,21 @@ def cached(model_sha: str, n: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
-def benchmark_kb(model_sha: str, n: int, seed: int = SEED) -> tuple[list[dict[str, Any]], np.ndarray, dict[str, Any]]:
+def benchmark_kb(embedding_sha: str, n: int, seed: int = SEED
+                 ) -> tuple[list[dict[str, Any]], np.ndarray, dict[str, Any]]:
     """n generated answers with embeddings: the model's own (cached by `embed`) for as many as the cache
     holds; the rest, until `embed` has finished, get a stand-in: the renormalised mix a*x + (1-a)*y
     (a uniform in 0.3-0.7) of the real embeddings of two answers of the same topic and product (topic
     alone when that pool is small). The description says how many of each the figures rest on."""
     rows = generate(n)
-    real = cached(model_sha, n)
+    real = cached(embedding_sha, n)
     vecs = np.zeros((n, real.shape[1] if real.size else 384), np.float32)
     m = len(real)
     if m:
         vecs[:m] = real
     if m < n:
         if m < 520:
-            raise RuntimeError(f"only {m} embeddings cached in {cache_dir(model_sha)}: run "
+            raise RuntimeError(f"only {m} embeddings cached in {cache_dir(embedding_sha)}: run "
                                "`nice -n 19 python -m bench.kb_corpus embed` first")
         rng = np.random.default_rng(seed)
         by_pair: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -268,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = TriageModel(args.model, args.threads, 1)
     rows, vecs = embeddings(model, args.n, log=True)
-    print(f"{len(rows)} answers, embeddings {vecs.shape} in {cache_dir(model.manifest.files.get('model.onnx', ''))}")
+    print(f"{len(rows)} answers, embeddings {vecs.shape} in {cache_dir(model.embedding_sha)}")
     return 0
 
 

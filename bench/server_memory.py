@@ -53,7 +53,7 @@ def prepare(model_dir: Path, n: int) -> Path:
     from service.store import Store
 
     manifest = load_manifest(model_dir, kind="triage-model", verify_files=False)
-    sha = manifest.files.get("model.onnx", "")
+    sha = manifest.embedding_sha  # a retrained model on the same frozen tower reuses the store
     folder = kb_corpus.CACHE / f"server-{n}-{sha[:12]}"
     store_path = folder / "store.sqlite3"
     if (folder / "done").is_file():

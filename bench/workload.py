@@ -57,7 +57,7 @@ def build_kbs(model: TriageModel, sizes: list[int], workdir: Path, kb_path: Path
     with the current model's hash so neither the in-process engine nor the server re-embeds at start."""
     from bench import kb_corpus
 
-    sha = model.manifest.files.get("model.onnx", "")
+    sha = model.embedding_sha
     rows, matrix, info = kb_corpus.benchmark_kb(sha, max(sizes))
     kbs = {}
     for size in sorted(sizes):
