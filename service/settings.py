@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     index_dir: Path | None = None
     ann_min_answers: int = Field(10_000, ge=1)
     ann_expansion_search: int = Field(128, ge=8, le=4096)
-    ann_connectivity: int = Field(16, ge=4, le=128)
+    ann_connectivity: int = Field(32, ge=4, le=128)
+    ann_expansion_add: int = Field(256, ge=8, le=4096)  # HNSW ef while building the graph
     ann_dtype: Literal["i8", "f16", "f32"] = "i8"
     ann_rerank: float = Field(4.0, ge=1, le=100)  # graph candidates per needed one, re-scored exactly
     ann_lexical_fetch: float | None = Field(None, ge=1, le=100)  # graph candidates per BM25 candidate (None: rerank)
@@ -207,7 +208,8 @@ class Settings(BaseSettings):
     @property
     def ann(self) -> AnnConfig:
         return AnnConfig(min_answers=self.ann_min_answers, expansion_search=self.ann_expansion_search,
-                         connectivity=self.ann_connectivity, dtype=self.ann_dtype, rerank=self.ann_rerank,
+                         connectivity=self.ann_connectivity, expansion_add=self.ann_expansion_add,
+                         dtype=self.ann_dtype, rerank=self.ann_rerank,
                          lexical_fetch=self.ann_lexical_fetch)
 
     @property

@@ -150,6 +150,10 @@ def load(index: VectorIndex, folder: Path, model_sha: str, store_id: str = "") -
             graph = usearch_index().restore(str(folder / meta["graph"]), view=True)  # read-only, mapped
             if graph is None or len(graph) != meta["answers"] or graph.ndim != index.dim:
                 raise ValueError("the snapshot's graph disagrees with its description")
+            why = _other_graph(graph, index)
+            if why:  # the operator changed the graph's settings: they take effect by a rebuild
+                log.info("index snapshot not used: %s", why)
+                return None
         state = {"dim": meta["dim"], "ids": ids, "matrix": arrays["matrix"], "values": meta["values"],
                  "codes": {f: arrays[f"codes_{f}"] for f in FILTER_FIELDS},
                  "lexical": {k[4:]: v for k, v in arrays.items() if k.startswith("lex_")} or None}
@@ -159,6 +163,15 @@ def load(index: VectorIndex, folder: Path, model_sha: str, store_id: str = "") -
         index.rebuild([], np.zeros((0, index.dim), np.float32), [], [] if index.lexical_weight else None)
         return None
     return int(meta["watermark"])
+
+
+def _other_graph(graph: Any, index: VectorIndex) -> str | None:
+    """Why a restored HNSW graph does not fit the index's settings (links per node, vector type)."""
+    kind = getattr(graph.dtype, "name", str(graph.dtype)).lower()
+    if graph.connectivity != index.ann.connectivity or kind != index.ann.dtype:
+        return (f"its graph has connectivity {graph.connectivity} and {kind} vectors; the settings ask for "
+                f"{index.ann.connectivity} and {index.ann.dtype}")
+    return None
 
 
 def _unusable(meta: dict[str, Any], index: VectorIndex, model_sha: str, store_id: str) -> str | None:

@@ -4,6 +4,7 @@ when the snapshot is missing, damaged, or made with another model or from anothe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -140,6 +141,11 @@ def test_foreign_or_damaged_snapshots_are_not_used(tmp_path: Path) -> None:
     assert snapshot.load(fresh, tmp_path, "sha", "another-store") is None
     assert snapshot.load(VectorIndex(8, lexical_weight=0.05), tmp_path, "sha", "store") is None  # other dim
     assert snapshot.load(VectorIndex(16), tmp_path, "sha", "store") is None  # no lexical part here
+    for changed in ({"connectivity": 8}, {"dtype": "i8"}):  # the graph's settings changed: rebuild with them
+        other = VectorIndex(16, lexical_weight=0.05, ann=dataclasses.replace(SMALL_ANN, **changed))
+        assert snapshot.load(other, tmp_path, "sha", "store") is None and len(other) == 0
+    assert snapshot.load(fresh, tmp_path, "sha", "store") == 7 and len(fresh) == 150  # the same settings: used
+    fresh = VectorIndex(16, lexical_weight=0.05, ann=SMALL_ANN)
     (tmp_path / saved["graph"]).write_bytes(b"not a graph")
     assert snapshot.load(fresh, tmp_path, "sha", "store") is None and len(fresh) == 0
     snapshot.save(idx, tmp_path, 7, "sha", "store")
