@@ -122,7 +122,7 @@ def cached(languages: Sequence[str], root: Path) -> LanguageIdentifier:
             identifier = load(folder)
             _prune(folder)
             return identifier
-        except (OSError, ValueError):
+        except Exception:  # noqa: BLE001 - any damage (truncated, EOF, bad header) means: write them again
             shutil.rmtree(folder, ignore_errors=True)
     identifier = build(languages)
     try:

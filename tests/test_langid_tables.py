@@ -39,13 +39,23 @@ def test_second_use_maps_without_building(tmp_path: Path, monkeypatch: pytest.Mo
     assert langid_tables.cached(LANGUAGES, tmp_path).rank("geen internet sinds vanochtend")[0][0] == "nl"
 
 
-def test_damaged_tables_are_rebuilt(tmp_path: Path, built) -> None:
+@pytest.mark.parametrize("damage", ["header", "cut", "empty", "classes"])
+def test_damaged_tables_are_rebuilt(tmp_path: Path, built, damage: str) -> None:
     langid_tables.cached(LANGUAGES, tmp_path)
     folder = tmp_path / f"langid-{langid_tables.cache_key(LANGUAGES)}"
-    (folder / "output.npy").write_bytes(b"\x93NUMPY truncated")
+    table = folder / "nextmove.npy"
+    if damage == "header":
+        (folder / "output.npy").write_bytes(b"\x93NUMPY truncated")
+    elif damage == "cut":
+        table.write_bytes(table.read_bytes()[: table.stat().st_size // 2])
+    elif damage == "empty":
+        table.write_bytes(b"")
+    else:
+        (folder / "classes.json").write_text("[", encoding="utf-8")
     again = langid_tables.cached(LANGUAGES, tmp_path)
-    assert again.rank(ROWS[0]["text"]) == built.rank(ROWS[0]["text"])
-    assert len(list(folder.iterdir())) == 6
+    texts = [r["text"] for r in ROWS[:20]]
+    assert [again.rank(t) for t in texts] == [built.rank(t) for t in texts]
+    assert len(list(folder.iterdir())) == 6 and table.stat().st_size > 1_000_000
 
 
 def test_another_language_list_gets_its_own_folder(tmp_path: Path) -> None:
