@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psycopg
 
 from models.inference import passage_text
 from models.lexical import LexicalIndex, Packer
 from service import snapshot
 from service.db import changes
+from service.db.errors import store_errors
 from service.memory import release_free_memory
 from service.replication import apply_changes
 from service.triage import Engine
@@ -68,7 +68,7 @@ def save_snapshot(engine: Engine, folder: Path, watermark: int, exclusive: bool 
                       snapshot.store_identity(engine.store), exclusive=exclusive)
         engine.snapshot_mark = (revision, watermark)
         return True
-    except (OSError, psycopg.Error) as exc:
+    except (OSError, *store_errors()) as exc:
         log.warning("index snapshot not saved: %s", exc)
         return False
 

@@ -18,8 +18,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import psycopg
-
+from service.db.errors import store_errors
 from service.db.url import POSTGRESQL, SQLITE, StoreUrl
 
 if TYPE_CHECKING:
@@ -70,9 +69,11 @@ def stored_revision(url: StoreUrl) -> str | None:
             finally:
                 conn.close()
         else:
+            import psycopg  # PostgreSQL only: a SQLite deployment never loads the driver
+
             with psycopg.connect(url.conninfo) as pg:
                 row = pg.execute("SELECT version_num FROM alembic_version").fetchone()
-    except (sqlite3.Error, psycopg.Error):  # the migration path below says what is wrong, as before
+    except store_errors():  # the migration path below says what is wrong, as before
         return None
     return None if row is None else str(row[0])
 
