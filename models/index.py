@@ -53,7 +53,7 @@ class AnnConfig:
     min_answers: int = 10_000  # approximate from this many live answers; exact below
     expansion_search: int = 128  # HNSW ef at query time (bench/ann.py on real queries)
     # links per node and ef while building: 32 / 256 against 16 / 128 at 100k benchmark answers (real
-    # embeddings, 643 queries): served top-3 same as exact 0.904 -> 0.961, +12 MB graph (bench/ann.py)
+    # embeddings, 643 queries): served top-3 same as exact 0.905 -> 0.961, +12 MB graph (bench/ann.py)
     connectivity: int = 32
     expansion_add: int = 256
     dtype: str = "i8"  # the graph's vectors (usearch scalar kind); re-scoring uses the float32 ones

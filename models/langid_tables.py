@@ -2,7 +2,7 @@
 
 py3langid ships its model as an LZMA-compressed npz. Building the detector from it (decompress,
 then cut the naive-Bayes table to the served languages) takes about 0.6 s CPU at every start and
-holds ~48 MB of anonymous memory, 39 MB of it the byte-level DFA's transition table. Here the
+holds ~50 MB of anonymous memory (measured), 39 MB of it the byte-level DFA's transition table. Here the
 restricted tables are written once to a cache folder as uncompressed `.npy` files; later starts map
 them read-only, so the start pays a few milliseconds, and the pages a post touches are clean page
 cache the kernel can drop and replicas on one host share.

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # SQLite store; on PostgreSQL only where set), so a restart maps the compiled blob instead of reading
     # and compiling the IR: measured on the default model, model load (hash check, compile, probe)
     # 2.2 -> 1.6 s at the same RSS (bench/server_memory.py). The language detector's tables live there
-    # too (`langid-*`, models/langid_tables.py): mapped instead of decompressed, 0.6 s CPU and ~48 MB
+    # too (`langid-*`, models/langid_tables.py): mapped instead of decompressed, 0.6 s CPU and ~42 MB
     # of private memory less per start. runtime_cache=false: compile and build at every start.
     runtime_cache: bool = True
     runtime_cache_dir: Path | None = None
