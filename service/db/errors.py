@@ -1,6 +1,7 @@
 """The exceptions a store operation can raise, without importing the PostgreSQL driver.
 
-psycopg costs about 0.1 s of start-up (import service.app -0.115 s, median of 10 pairs); a SQLite deployment never needs it. A psycopg exception can only
+psycopg costs about 0.1 s of start-up (import service.app -0.115 s, median of 10 pairs); a SQLite
+deployment never needs it. A psycopg exception can only
 exist once psycopg has been imported (by the PostgreSQL backend), so looking it up in `sys.modules`
 is exact.
 """
